@@ -1,0 +1,2 @@
+//! Local fakes of the seed vendors, on loopback.
+#![deny(missing_docs)]
