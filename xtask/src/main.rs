@@ -1,17 +1,15 @@
 //! Project automation: `cargo xtask codegen [--check]`.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
+
+use xtask::tree;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args
-        .iter()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .as_slice()
-    {
-        ["codegen"] | ["codegen", "--check"] => codegen(),
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["codegen"] => codegen(false),
+        ["codegen", "--check"] => codegen(true),
         _ => {
             eprintln!("usage: cargo xtask codegen [--check]");
             ExitCode::from(2)
@@ -19,35 +17,43 @@ fn main() -> ExitCode {
     }
 }
 
-fn codegen() -> ExitCode {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut failed = false;
-    let mut paths: Vec<_> = std::fs::read_dir(root.join("providers"))
-        .map(|dir| dir.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    paths.sort();
-    for path in paths
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
-    {
-        let shown = format!(
-            "providers/{}",
-            path.file_name().unwrap_or_default().to_string_lossy()
-        );
-        let loaded = std::fs::read_to_string(path)
-            .map_err(|e| format!("{shown}: {e}"))
-            .and_then(|yaml| {
-                oauth_clients_core::Provider::from_yaml_str(&yaml, &shown)
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(message) = loaded {
-            eprintln!("{message}");
-            failed = true;
-        }
-    }
-    if failed {
-        ExitCode::FAILURE
+fn codegen(check: bool) -> ExitCode {
+    let root = tree::root();
+    let result = if check {
+        tree::check(&root)
     } else {
-        ExitCode::SUCCESS
+        tree::write(&root)
+    };
+    match result {
+        Err(errors) => {
+            for error in &errors {
+                eprintln!("{error}");
+            }
+            eprintln!(
+                "error: {} problem(s) in descriptors; nothing was written",
+                errors.len()
+            );
+            ExitCode::FAILURE
+        }
+        Ok(problems) if check && !problems.is_empty() => {
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            eprintln!("error: generated files are out of date: run `cargo xtask codegen`");
+            ExitCode::FAILURE
+        }
+        Ok(_) if check => {
+            eprintln!("generated files are fresh");
+            ExitCode::SUCCESS
+        }
+        Ok(changed) => {
+            for path in &changed {
+                eprintln!("wrote {path}");
+            }
+            if changed.is_empty() {
+                eprintln!("generated files were already fresh");
+            }
+            ExitCode::SUCCESS
+        }
     }
 }

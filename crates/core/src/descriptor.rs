@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct Descriptor {
     /// Stable identifier: lowercase letters, digits and `_`; the file name and the Rust module name.
+    #[schemars(pattern(r"^[a-z][a-z0-9_]*$"))]
     pub id: String,
     /// Name shown to people, e.g. `Procurios`.
     pub name: String,

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::descriptor::Descriptor;
 use crate::error::DescriptorError;
+use crate::validate;
 
 /// A vendor descriptor that has passed validation. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -13,18 +14,28 @@ pub struct Provider {
 
 impl Provider {
     /// Parses and validates a descriptor. `origin` names the source in errors
-    /// (e.g. `providers/procore.yaml`).
+    /// (e.g. `providers/procore.yaml`); the error is the first problem in document order, shown
+    /// as `origin:LINE:COL: field.path: message`.
     pub fn from_yaml_str(yaml: &str, origin: &str) -> Result<Provider, DescriptorError> {
-        let descriptor: Descriptor = serde_yaml::from_str(yaml).map_err(|err| {
-            let location = err.location();
-            DescriptorError {
-                origin: origin.to_owned(),
-                line: location.as_ref().map(|l| l.line()),
-                column: location.as_ref().map(|l| l.column()),
-                path: String::new(),
-                message: err.to_string(),
+        Provider::from_yaml_str_all(yaml, origin).map_err(|mut errors| {
+            if errors.is_empty() {
+                DescriptorError {
+                    origin: origin.to_owned(),
+                    line: None,
+                    column: None,
+                    path: String::new(),
+                    message: "invalid descriptor".to_owned(),
+                }
+            } else {
+                errors.swap_remove(0)
             }
-        })?;
+        })
+    }
+
+    /// Like [`Provider::from_yaml_str`], but reports every problem found, in document order
+    /// (a YAML syntax error or a schema error stops the checks and is then the only one).
+    pub fn from_yaml_str_all(yaml: &str, origin: &str) -> Result<Provider, Vec<DescriptorError>> {
+        let descriptor = validate::diagnose(yaml, origin)?;
         Ok(Provider {
             descriptor: Arc::new(descriptor),
         })
