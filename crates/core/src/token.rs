@@ -179,9 +179,8 @@ struct StoredToken {
     extra: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Seconds since the Unix epoch, now.
-#[allow(dead_code)] // used by the engine
-pub(crate) fn now_unix() -> u64 {
+/// Seconds since the Unix epoch, now (0 if the system clock is before 1970).
+pub fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -1,0 +1,385 @@
+//! Tolerant parsing of token responses, modelled on golang.org/x/oauth2's `internal/token.go`.
+//!
+//! Decisions, each tested in `tests/tests/token_parsing.rs`:
+//! - any 2xx status is a success candidate; JSON and `application/x-www-form-urlencoded` (or
+//!   `text/plain`) bodies are read; an `error` field makes it an OAuth error whatever the status;
+//! - `expires_in` may be a number or a numeric string (fractions are truncated); `null` and `0`
+//!   count as absent; a negative value or a non-numeric string is an invalid response (a token
+//!   whose lifetime cannot be trusted is not handed out); values above `i32::MAX` seconds are
+//!   clamped to it (as Go does);
+//! - without `expires_in`: the access token's JWT `exp` claim when `token_response.jwt_expiry`
+//!   (payload decoded, signature not checked), else `token_response.default_expires_in`, else
+//!   unknown;
+//! - `created_at` (when `token_response.created_at`): the token was issued then, and expires at
+//!   `created_at + expires_in`; an unusable `created_at` is ignored;
+//! - `token_type` is optional and kept as sent; `scope` `"null"`, `""` or `null` is no scope, a
+//!   JSON array of scopes is joined with spaces;
+//! - fields beyond the standard ones are kept in [`Token::extra`];
+//! - `token_response.token_path` leads to a nested token object.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+
+use crate::descriptor::TokenResponseQuirks;
+use crate::error::Error;
+use crate::scrub;
+use crate::token::Token;
+
+/// Largest token response read, in bytes.
+pub(crate) const MAX_TOKEN_BODY: usize = 1 << 20;
+
+/// Largest lifetime accepted; larger values are clamped (as golang.org/x/oauth2 does).
+pub(crate) const MAX_EXPIRES_IN: u64 = i32::MAX as u64;
+
+const STANDARD_FIELDS: [&str; 5] = [
+    "access_token",
+    "token_type",
+    "refresh_token",
+    "expires_in",
+    "scope",
+];
+
+/// Everything known about a response besides its body.
+pub(crate) struct ResponseMeta<'a> {
+    pub(crate) vendor: &'a str,
+    pub(crate) endpoint: &'a str,
+    pub(crate) status: u16,
+    pub(crate) request_id: Option<String>,
+    pub(crate) content_type: Option<String>,
+    /// Secret values of the request, scrubbed from excerpts and descriptions.
+    pub(crate) known_secrets: &'a [&'a str],
+}
+
+impl ResponseMeta<'_> {
+    /// An [`Error::InvalidResponse`] with a scrubbed excerpt of `body`.
+    pub(crate) fn invalid(&self, reason: impl Into<String>, body: &[u8]) -> Error {
+        Error::InvalidResponse {
+            vendor: self.vendor.into(),
+            endpoint: self.endpoint.into(),
+            status: Some(self.status),
+            request_id: self.request_id.as_deref().map(Into::into),
+            content_type: self.content_type.as_deref().map(Into::into),
+            reason: reason.into().into(),
+            excerpt: scrub::excerpt(body, self.known_secrets).into(),
+        }
+    }
+
+    /// An [`Error::OAuth`] from an object with an `error` field.
+    pub(crate) fn oauth_error(&self, object: &Map<String, Value>) -> Option<Error> {
+        let code = match object.get("error")? {
+            Value::Null => return None,
+            Value::String(s) if s.is_empty() => return None,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let text = |key: &str| match object.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        let clean =
+            |s: String| -> Box<str> { scrub::excerpt(s.as_bytes(), self.known_secrets).into() };
+        Some(Error::OAuth {
+            vendor: self.vendor.into(),
+            endpoint: self.endpoint.into(),
+            status: Some(self.status),
+            request_id: self.request_id.as_deref().map(Into::into),
+            error: clean(code),
+            error_description: text("error_description").map(clean),
+            error_uri: text("error_uri").map(|u| scrub::light(&u, self.known_secrets).into()),
+        })
+    }
+
+    fn is_form(&self) -> bool {
+        let Some(ct) = &self.content_type else {
+            return false;
+        };
+        let mime = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        mime == "application/x-www-form-urlencoded" || mime == "text/plain"
+    }
+}
+
+/// Reads a body as a JSON object or a form-encoded set of fields. `None` when it is neither.
+pub(crate) fn body_object(meta: &ResponseMeta<'_>, body: &[u8]) -> Option<Map<String, Value>> {
+    let trimmed = body.trim_ascii();
+    if trimmed.first() == Some(&b'{') {
+        return match serde_json::from_slice::<Value>(trimmed) {
+            Ok(Value::Object(map)) => Some(map),
+            _ => None,
+        };
+    }
+    if meta.is_form() && !trimmed.is_empty() && trimmed.contains(&b'=') {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(trimmed).ok()?;
+        return Some(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        );
+    }
+    None
+}
+
+/// Turns a token endpoint's answer into a token or the right error. `body` is `None` when the
+/// body exceeded [`MAX_TOKEN_BODY`] and was not read.
+pub(crate) fn token_response(
+    meta: &ResponseMeta<'_>,
+    body: Option<&[u8]>,
+    quirks: &TokenResponseQuirks,
+    now: u64,
+) -> Result<Token, Error> {
+    let Some(body) = body else {
+        return Err(meta.invalid(
+            format!(
+                "the body is larger than {} KiB and was not read",
+                MAX_TOKEN_BODY / 1024
+            ),
+            b"",
+        ));
+    };
+    let object = body_object(meta, body);
+    if let Some(object) = &object {
+        if let Some(err) = meta.oauth_error(object) {
+            return Err(err);
+        }
+    }
+    if !(200..300).contains(&meta.status) {
+        let reason = if (300..400).contains(&meta.status) {
+            "the token endpoint answered with a redirect, which is not followed".to_owned()
+        } else {
+            format!("HTTP {} without an OAuth error", meta.status)
+        };
+        return Err(meta.invalid(reason, body));
+    }
+    let Some(mut object) = object else {
+        let reason = if body.trim_ascii().is_empty() {
+            "empty body where a token was expected"
+        } else {
+            "the body is neither a JSON object nor form-encoded fields"
+        };
+        return Err(meta.invalid(reason, body));
+    };
+    for key in &quirks.token_path {
+        object = match object.remove(key) {
+            Some(Value::Object(inner)) => inner,
+            _ => {
+                return Err(meta.invalid(
+                    format!("no object at token path `{}`", quirks.token_path.join(".")),
+                    body,
+                ));
+            }
+        };
+        if let Some(err) = meta.oauth_error(&object) {
+            return Err(err);
+        }
+    }
+    token_from_object(meta, object, body, quirks, now)
+}
+
+fn token_from_object(
+    meta: &ResponseMeta<'_>,
+    mut object: Map<String, Value>,
+    body: &[u8],
+    quirks: &TokenResponseQuirks,
+    now: u64,
+) -> Result<Token, Error> {
+    let access_token = match object.get("access_token") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            return Err(meta.invalid(
+                format!(
+                    "no `access_token` string in the answer (fields: {})",
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                ),
+                body,
+            ));
+        }
+    };
+    let string = |v: Option<&Value>| match v {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let token_type = string(object.get("token_type"));
+    let refresh_token = string(object.get("refresh_token")).map(SecretString::from);
+    let scope = match object.get("scope") {
+        Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s.clone()),
+        Some(Value::Array(items)) => {
+            let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            (!parts.is_empty()).then(|| parts.join(" "))
+        }
+        _ => None,
+    };
+    let expires_in = match object.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(value) => match seconds(value) {
+            Seconds::Value(0) => None,
+            Seconds::Value(n) => Some(n.min(MAX_EXPIRES_IN)),
+            Seconds::Negative => {
+                return Err(meta.invalid("`expires_in` is negative", body));
+            }
+            Seconds::NotANumber => {
+                return Err(meta.invalid("`expires_in` is not a number", body));
+            }
+        },
+    };
+    let created_at = match (quirks.created_at, object.get("created_at")) {
+        (true, Some(value)) => match seconds(value) {
+            Seconds::Value(n) if n > 0 => Some(n),
+            _ => None,
+        },
+        _ => None,
+    };
+    let issued_at = created_at.unwrap_or(now);
+    let expires_at = match expires_in {
+        Some(n) => Some(issued_at.saturating_add(n)),
+        None => {
+            let from_jwt = if quirks.jwt_expiry {
+                jwt_exp(&access_token)
+            } else {
+                None
+            };
+            from_jwt.or_else(|| {
+                quirks
+                    .default_expires_in
+                    .map(|d| issued_at.saturating_add(d.min(MAX_EXPIRES_IN)))
+            })
+        }
+    };
+    for key in STANDARD_FIELDS {
+        object.remove(key);
+    }
+    let mut token = Token::new(SecretString::from(access_token), issued_at, expires_at)
+        .with_refresh_token(refresh_token);
+    token.token_type = token_type;
+    token.scope = scope;
+    token.extra = object;
+    Ok(token)
+}
+
+enum Seconds {
+    Value(u64),
+    Negative,
+    NotANumber,
+}
+
+/// A number of seconds given as a JSON number or a numeric string.
+fn seconds(value: &Value) -> Seconds {
+    let float = match value {
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                return Seconds::Value(u);
+            }
+            n.as_f64()
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(u) = s.parse::<u64>() {
+                return Seconds::Value(u);
+            }
+            s.parse::<f64>().ok()
+        }
+        _ => None,
+    };
+    match float {
+        Some(f) if f.is_nan() => Seconds::NotANumber,
+        Some(f) if f < 0.0 => Seconds::Negative,
+        // `as` saturates at u64::MAX for huge and infinite values.
+        Some(f) => Seconds::Value(f as u64),
+        None => Seconds::NotANumber,
+    }
+}
+
+/// The `exp` claim of a JWT, decoded without checking the signature. `None` when the token is
+/// not a JWT or has no usable `exp`.
+pub(crate) fn jwt_exp(token: &str) -> Option<u64> {
+    let mut parts = token.split('.');
+    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || payload.len() > 64 * 1024 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    match seconds(claims.get("exp")?) {
+        Seconds::Value(n) if n > 0 => Some(n),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(status: u16, ct: Option<&str>) -> ResponseMeta<'static> {
+        ResponseMeta {
+            vendor: "v",
+            endpoint: "https://x/token",
+            status,
+            request_id: None,
+            content_type: ct.map(str::to_owned),
+            known_secrets: &[],
+        }
+    }
+
+    #[test]
+    fn procountor_jwt_exp() {
+        let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FwaS10ZXN0LnByb2NvdW50b3IuY29tIiwiYXVkIjoiY2xpZW50X2lkIiwic3ViIjoyNjUzNSwiY2lkIjoxNDE1OSwianRpIjoiN2Q0NDQ4NDAtOWRjMC0xMWQxLWIyNDUtNWZmZGNlNzRmYWQyIiwiYXV0aF90aW1lIjoxNjA3OTYyNDc5LCJpYXQiOjE2MDc5NjI0ODAsImV4cCI6MTYwNzk2NjA4MH0.GFBGknrx39Jm2UbUOrtV6X0R3pzaldmXa-AQhYVQ5JE";
+        assert_eq!(jwt_exp(jwt), Some(1_607_966_080));
+        assert_eq!(jwt_exp("not-a-jwt"), None);
+        assert_eq!(jwt_exp("a.%%%.c"), None);
+    }
+
+    #[test]
+    fn expires_in_forms() {
+        let q = TokenResponseQuirks::default();
+        for (raw, want) in [
+            (r#"{"access_token":"a","expires_in":60}"#, Some(1060)),
+            (r#"{"access_token":"a","expires_in":"60"}"#, Some(1060)),
+            (r#"{"access_token":"a","expires_in":60.9}"#, Some(1060)),
+            (
+                r#"{"access_token":"a","expires_in":1e300}"#,
+                Some(1000 + MAX_EXPIRES_IN),
+            ),
+            (r#"{"access_token":"a","expires_in":null}"#, None),
+            (r#"{"access_token":"a","expires_in":0}"#, None),
+        ] {
+            let t = token_response(&meta(200, None), Some(raw.as_bytes()), &q, 1000).unwrap();
+            assert_eq!(t.expires_at_unix(), want, "{raw}");
+        }
+        for raw in [
+            r#"{"access_token":"a","expires_in":-5}"#,
+            r#"{"access_token":"a","expires_in":"zzz"}"#,
+            r#"{"access_token":"a","expires_in":true}"#,
+        ] {
+            assert!(token_response(&meta(200, None), Some(raw.as_bytes()), &q, 1000).is_err());
+        }
+    }
+
+    #[test]
+    fn form_body() {
+        let q = TokenResponseQuirks::default();
+        let t = token_response(
+            &meta(
+                200,
+                Some("application/x-www-form-urlencoded; charset=utf-8"),
+            ),
+            Some(b"access_token=abc&expires_in=10&scope=a+b&foo=bar"),
+            &q,
+            5,
+        )
+        .unwrap();
+        assert_eq!(t.expires_at_unix(), Some(15));
+        assert_eq!(t.scope(), Some("a b"));
+        assert_eq!(t.extra().get("foo"), Some(&Value::String("bar".into())));
+    }
+}
