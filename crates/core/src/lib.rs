@@ -22,19 +22,34 @@
 //! ```
 #![deny(missing_docs)]
 
+mod api;
 mod client;
 pub mod descriptor;
 mod error;
+mod http;
+mod lifecycle;
+mod parse;
+mod pkce;
 mod provider;
+mod scrub;
+pub mod store;
+mod template;
 mod token;
+mod validate;
 
+pub use api::{ApiBody, ApiRequest, ApiResponse, MAX_API_BODY};
 pub use client::{
-    AuthorizationRequest, Callback, Client, ClientConfig, ClientOptions, UserCredentials,
+    AuthorizationRequest, AuthorizeOptions, Callback, Client, ClientConfig, ClientOptions,
+    EndpointKind, UserCredentials,
 };
 pub use descriptor::{Descriptor, GrantKind};
 pub use error::{DescriptorError, Error};
+pub use lifecycle::{
+    AuthorizedClient, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder, TokenSource,
+};
 pub use provider::Provider;
-pub use token::Token;
+pub use store::{StoreError, StoreErrorKind, TokenStore};
+pub use token::{Token, now_unix};
 
 /// Re-exported so that generated code and users name the same secret types.
 pub use secrecy;

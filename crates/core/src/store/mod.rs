@@ -1,0 +1,176 @@
+//! Token stores: where tokens live between requests, restarts and processes.
+//!
+//! One async trait, [`TokenStore`], with three implementations:
+//!
+//! - [`MemoryStore`], the default: tokens live as long as the process;
+//! - [`FileStore`]: one JSON file shared by every process on a machine (atomic replace, mode
+//!   0600, an advisory lock around every change, corrupt files moved aside and reported);
+//! - [`RedisStore`]: the shared store for services on several machines (JSON under a namespaced
+//!   key with a TTL, a lock taken with `SET NX PX` and released only by its owner).
+//!
+//! Keys are the strings built by [`crate::TokenKey::storage_key`]; a store may namespace them
+//! further. Besides `get`, `put` and `delete`, every store offers a lock with an owner and an
+//! expiry, which the [`crate::TokenManager`] takes around a refresh so that exactly one process
+//! asks the vendor for a new token while the others wait and then read the token it stored.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::token::Token;
+
+mod file;
+mod memory;
+mod redis;
+
+pub use file::FileStore;
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+
+/// A place where tokens are kept, shared by every manager (and process) that uses it.
+///
+/// Implementations must be safe to call from many tasks at once. `put` must be durable when it
+/// returns `Ok` (a rotated refresh token is stored before any caller receives it). Errors must
+/// never contain token material.
+#[async_trait]
+pub trait TokenStore: Send + Sync + fmt::Debug {
+    /// The token stored under `key`, if any.
+    async fn get(&self, key: &str) -> Result<Option<Token>, StoreError>;
+
+    /// Stores `token` under `key`, replacing any previous one.
+    async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError>;
+
+    /// Removes the token stored under `key`; removing a missing token is not an error.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Tries to take the lock of `key` for `owner` (a random string unique to the caller) for
+    /// at most `ttl`. Returns `true` when taken, `false` when someone else holds it. Never waits.
+    async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// Releases the lock of `key` if, and only if, `owner` still holds it. Returns whether it did.
+    async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
+    async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
+        (**self).get(key).await
+    }
+    async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
+        (**self).put(key, token).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        (**self).delete(key).await
+    }
+    async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        (**self).try_lock(key, owner, ttl).await
+    }
+    async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        (**self).unlock(key, owner).await
+    }
+}
+
+/// What kind of failure a [`StoreError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store could not be reached or written (I/O error, Redis down…).
+    Unavailable,
+    /// Stored data could not be read back. A file store has moved the file aside.
+    Corrupt,
+    /// The refresh lock could not be taken in time.
+    LockTimeout,
+    /// A new token was obtained but could not be stored; it is kept in memory and served from
+    /// there, and storing is tried again on the next refresh.
+    NotPersisted,
+    /// A store specification (`memory`, `file:PATH`, `redis://…`) could not be understood.
+    InvalidSpec,
+}
+
+/// A token store failed. `Display` names the store and the operation, never token material.
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    store: String,
+    message: String,
+}
+
+impl StoreError {
+    /// A new error: `store` names the store (e.g. `file store /var/lib/app/tokens.json`),
+    /// `message` says what failed. Neither may contain a token.
+    pub fn new(
+        kind: StoreErrorKind,
+        store: impl Into<String>,
+        message: impl Into<String>,
+    ) -> StoreError {
+        StoreError {
+            kind,
+            store: store.into(),
+            message: message.into(),
+        }
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+
+    /// The store, as named in the message.
+    pub fn store(&self) -> &str {
+        &self.store
+    }
+
+    /// What failed.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn with_kind(mut self, kind: StoreErrorKind, prefix: &str) -> StoreError {
+        self.kind = kind;
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "token store ({}): {}", self.store, self.message)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+/// Opens a store from a specification as tools take it: `memory`, `file:PATH`, or a Redis URL
+/// (`redis://host:port/db`, `rediss://…`).
+pub fn open_store(spec: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
+    if spec == "memory" {
+        Ok(Arc::new(MemoryStore::new()))
+    } else if let Some(path) = spec.strip_prefix("file:") {
+        if path.is_empty() {
+            return Err(StoreError::new(
+                StoreErrorKind::InvalidSpec,
+                spec,
+                "`file:` needs a path, e.g. `file:/var/lib/app/tokens.json`",
+            ));
+        }
+        Ok(Arc::new(FileStore::new(path)))
+    } else if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+        Ok(Arc::new(RedisStore::open(spec)?))
+    } else {
+        Err(StoreError::new(
+            StoreErrorKind::InvalidSpec,
+            "store specification",
+            "expected `memory`, `file:PATH` or `redis://host:port`",
+        ))
+    }
+}
+
+/// Unix milliseconds, now.
+pub(crate) fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,408 @@
+//! Shared pieces of the lifecycle and store tests: a real `redis-server` on loopback, a mock
+//! token endpoint that counts and rotates, and the helper process.
+
+#![allow(dead_code)] // each test file uses part of this
+
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use oauth_clients_core::secrecy::SecretString;
+use oauth_clients_core::{Client, ClientConfig, Provider};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// A `redis-server` on 127.0.0.1, killed when dropped.
+pub struct RedisServer {
+    child: Child,
+    port: u16,
+}
+
+impl RedisServer {
+    /// Starts a server on a free port, without persistence, and waits until it answers.
+    pub fn start() -> RedisServer {
+        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .map(String::from)
+            .or_else(|| {
+                Command::new("redis-server")
+                    .arg("--version")
+                    .output()
+                    .ok()
+                    .map(|_| "redis-server".to_owned())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "redis-server is not installed: the Redis store tests need a real server \
+                     (apt-get install redis-server; .ci/run installs it)"
+                )
+            });
+        let port = free_port();
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let server = RedisServer { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen on 127.0.0.1:{port} within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    /// The server's URL.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port on 127.0.0.1")
+}
+
+/// What the mock token endpoint saw.
+#[derive(Default, Debug, Clone)]
+pub struct EndpointStats {
+    /// Requests with `grant_type=client_credentials`.
+    pub client_credentials: u64,
+    /// Refresh requests that were accepted.
+    pub refreshes: u64,
+    /// Refresh requests refused with `invalid_grant` (an old refresh token was reused).
+    pub invalid_grants: u64,
+}
+
+struct RotatingState {
+    issued: u64,
+    current_refresh: Option<String>,
+    stats: EndpointStats,
+}
+
+/// A token endpoint that issues `access-N` / `refresh-N` pairs, accepts only the newest refresh
+/// token (each use rotates it) and refuses any other with `invalid_grant`.
+#[derive(Clone)]
+pub struct RotatingEndpoint {
+    state: Arc<Mutex<RotatingState>>,
+    lifetime: u64,
+    delay: Duration,
+}
+
+impl RotatingEndpoint {
+    /// Tokens living `lifetime` seconds; every answer delayed by `delay`.
+    pub fn new(lifetime: u64, delay: Duration) -> RotatingEndpoint {
+        RotatingEndpoint {
+            state: Arc::new(Mutex::new(RotatingState {
+                issued: 0,
+                current_refresh: None,
+                stats: EndpointStats::default(),
+            })),
+            lifetime,
+            delay,
+        }
+    }
+
+    /// Mounts the endpoint at `POST /oauth/token`.
+    pub async fn mount(&self, server: &MockServer) {
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .respond_with(self.clone())
+            .mount(server)
+            .await;
+    }
+
+    /// What it saw so far.
+    pub fn stats(&self) -> EndpointStats {
+        self.state
+            .lock()
+            .map(|s| s.stats.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn form_value(body: &str, name: &str) -> Option<String> {
+    body.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == name).then(|| v.to_owned())
+    })
+}
+
+impl Respond for RotatingEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let Ok(mut state) = self.state.lock() else {
+            return ResponseTemplate::new(500);
+        };
+        match form_value(&body, "grant_type").as_deref() {
+            Some("client_credentials") => state.stats.client_credentials += 1,
+            Some("refresh_token") => {
+                let presented = form_value(&body, "refresh_token");
+                if presented.is_none() || presented != state.current_refresh {
+                    state.stats.invalid_grants += 1;
+                    return ResponseTemplate::new(400)
+                        .set_delay(self.delay)
+                        .set_body_json(serde_json::json!({
+                            "error": "invalid_grant",
+                            "error_description": "refresh token already used"
+                        }));
+                }
+                state.stats.refreshes += 1;
+            }
+            _ => {
+                return ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"error": "unsupported_grant_type"}));
+            }
+        }
+        state.issued += 1;
+        let n = state.issued;
+        state.current_refresh = Some(format!("refresh-{n}"));
+        ResponseTemplate::new(200)
+            .set_delay(self.delay)
+            .set_body_json(serde_json::json!({
+                "access_token": format!("access-{n}"),
+                "token_type": "bearer",
+                "expires_in": self.lifetime,
+                "refresh_token": format!("refresh-{n}"),
+            }))
+    }
+}
+
+/// The test vendor's descriptor, with its token endpoint on `server`.
+pub fn provider(token_url: &str) -> Provider {
+    let yaml = format!(
+        "id: worker_vendor\nname: Worker vendor\nendpoints:\n  token: {token_url}\n\
+         grants:\n  client_credentials: {{}}\n  refresh_token:\n    rotates: true\n\
+         client_auth: client_secret_post\n"
+    );
+    Provider::from_yaml_str(&yaml, "test").expect("valid test descriptor")
+}
+
+/// A client of the test vendor with the same configuration as the helper process.
+pub fn client(token_url: &str) -> Client {
+    let config = ClientConfig::new("worker-client").secret(SecretString::from("worker-secret"));
+    Client::new(provider(token_url), config).expect("client")
+}
+
+/// Token URL of a mock server.
+pub fn token_url(server: &MockServer) -> String {
+    format!("{}/oauth/token", server.uri())
+}
+
+/// What one helper process printed.
+#[derive(Debug, Default)]
+pub struct WorkerReport {
+    /// Different access tokens seen in phase 1.
+    pub distinct: usize,
+    /// One of them.
+    pub token: String,
+    /// Failed calls.
+    pub errors: usize,
+    /// Calls that ended in "authorization required" / invalid_grant.
+    pub auth_required: usize,
+    /// Token requests it made.
+    pub fetches: u64,
+}
+
+/// Runs `processes` helper processes at once (`tasks` tasks each, `rounds` refresh rounds) on
+/// `store`, and returns their reports. Each process is given 120 s.
+pub fn run_workers(
+    processes: usize,
+    store: &str,
+    token_url: &str,
+    tasks: usize,
+    rounds: usize,
+) -> Vec<WorkerReport> {
+    let start_at = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        + 1500;
+    let children: Vec<Child> = (0..processes)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_token_worker"))
+                .args(["--store", store, "--token-url", token_url])
+                .args([
+                    "--tasks",
+                    &tasks.to_string(),
+                    "--rounds",
+                    &rounds.to_string(),
+                ])
+                .args(["--start-at-ms", &start_at.to_string()])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("token_worker starts")
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    children
+        .into_iter()
+        .map(|mut child| {
+            loop {
+                match child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_millis(20))
+                    }
+                    _ => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        panic!("token_worker did not finish within 120 s");
+                    }
+                }
+            }
+            let output = child.wait_with_output().expect("worker output");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success(),
+                "token_worker failed: {}\n{stderr}",
+                output.status
+            );
+            if !stderr.is_empty() {
+                eprintln!("token_worker stderr:\n{stderr}");
+            }
+            let mut report = WorkerReport::default();
+            for line in stdout.lines() {
+                let Some((k, v)) = line.split_once('=') else {
+                    continue;
+                };
+                match k {
+                    "distinct" => report.distinct = v.parse().unwrap_or(0),
+                    "token" => report.token = v.to_owned(),
+                    "errors" => report.errors = v.parse().unwrap_or(0),
+                    "auth_required" => report.auth_required = v.parse().unwrap_or(0),
+                    "fetches" => report.fetches = v.parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+            report
+        })
+        .collect()
+}
+
+/// The behaviour every store must have: get/put/delete by key, and a lock with an owner and
+/// an expiry that only its owner releases.
+pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
+    use oauth_clients_core::Token;
+    use oauth_clients_core::secrecy::ExposeSecret;
+
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let key = "contract:key-a";
+    let other = "contract:key-b";
+    assert!(store.get(key).await.unwrap().is_none());
+    let token = Token::new(SecretString::from("secret-access"), now, Some(now + 3600))
+        .with_refresh_token(Some(SecretString::from("secret-refresh")));
+    store.put(key, &token).await.unwrap();
+    let back = store.get(key).await.unwrap().expect("stored token");
+    assert_eq!(back.access_token().expose_secret(), "secret-access");
+    assert_eq!(
+        back.refresh_token().map(|r| r.expose_secret().to_owned()),
+        Some("secret-refresh".to_owned())
+    );
+    assert_eq!(back.expires_at_unix(), Some(now + 3600));
+    assert!(
+        store.get(other).await.unwrap().is_none(),
+        "keys are separate"
+    );
+    // Replace.
+    let newer = Token::new(SecretString::from("newer"), now, Some(now + 60));
+    store.put(key, &newer).await.unwrap();
+    assert_eq!(
+        store
+            .get(key)
+            .await
+            .unwrap()
+            .unwrap()
+            .access_token()
+            .expose_secret(),
+        "newer"
+    );
+    store.delete(key).await.unwrap();
+    assert!(store.get(key).await.unwrap().is_none());
+    store.delete(key).await.unwrap(); // deleting nothing is fine
+
+    // Locks: exclusive, owner-only release, expiry.
+    let ttl = Duration::from_secs(30);
+    assert!(store.try_lock(key, "owner-1", ttl).await.unwrap());
+    assert!(!store.try_lock(key, "owner-2", ttl).await.unwrap());
+    assert!(
+        store.try_lock(other, "owner-2", ttl).await.unwrap(),
+        "per key"
+    );
+    assert!(
+        !store.unlock(key, "owner-2").await.unwrap(),
+        "not the owner"
+    );
+    assert!(!store.try_lock(key, "owner-2", ttl).await.unwrap());
+    assert!(store.unlock(key, "owner-1").await.unwrap());
+    assert!(
+        store
+            .try_lock(key, "owner-2", Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        store.try_lock(key, "owner-3", ttl).await.unwrap(),
+        "an expired lock can be taken"
+    );
+    assert!(
+        !store.unlock(key, "owner-2").await.unwrap(),
+        "the lapsed owner cannot release"
+    );
+    assert!(store.unlock(key, "owner-3").await.unwrap());
+    assert!(store.unlock(other, "owner-2").await.unwrap());
+
+    // Debug never shows tokens.
+    store.put(key, &token).await.unwrap();
+    let debug = format!("{store:?}");
+    assert!(!debug.contains("secret-access"), "{debug}");
+    store.delete(key).await.unwrap();
+}
+
+/// Ends the test process with a message if the test is not over within `limit`, even when its
+/// async runtime is stuck (so a hang fails, bounded, instead of running forever).
+pub struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    /// Starts watching.
+    pub fn start(test: &'static str, limit: Duration) -> Watchdog {
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = wait.recv_timeout(limit) {
+                eprintln!("{test}: still running after {limit:?}; stopping the test process");
+                std::process::exit(101);
+            }
+        });
+        Watchdog(Some(done))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(());
+        }
+    }
+}
