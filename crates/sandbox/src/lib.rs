@@ -1,2 +1,338 @@
-//! Local fakes of the seed vendors, on loopback.
+//! Local fakes of the four seed vendors (Procurios, Procurify, Procore, Procountor), served over
+//! real HTTP on `127.0.0.1`, for integration tests and demos that need no vendor account.
+//!
+//! Each vendor lives under its own path prefix of one server (`/procurios/…`, `/procurify/…`,
+//! `/procore/…`, `/procountor/…`) and enforces the wire format of the vendor's own documentation:
+//! HTTP method, content type (form for Procurios and Procountor, JSON with `audience` for
+//! Procurify, multipart for Procore), required fields, `grant_type` values (Procurios's `code`
+//! included) and client authentication in the body. It answers like the vendor does: Procurios's
+//! `"scope":"null"` and bare `{"access_token":…}` code exchange with a `ProbaseRequestId` header on
+//! every response, Procurify's 24-hour tokens, Procore's `created_at` and refresh tokens,
+//! Procountor's `302` with the code in `Location` and its JWT tokens. Failures are RFC 6749 error
+//! objects (`invalid_client`, `invalid_grant`, `unsupported_grant_type`, `invalid_request`…) with
+//! the matching HTTP status.
+//!
+//! Point a client at the sandbox by rewriting the vendors' real URL prefixes, which
+//! [`Sandbox::rewrites`] lists (the `oauth-clients` tool takes them as `--rewrite-url FROM=TO`):
+//!
+//! ```no_run
+//! use oauth_clients_sandbox::{Sandbox, SandboxConfig, Vendor};
+//!
+//! # fn main() -> std::io::Result<()> {
+//! let sandbox = Sandbox::start(SandboxConfig::default())?;
+//! for (from, to) in sandbox.rewrites() {
+//!     println!("--rewrite-url {from}={to}");
+//! }
+//! // … run the code under test with client id `sandbox-client`, secret `sandbox-secret` …
+//! assert_eq!(sandbox.token_requests(Vendor::Procurify), 0);
+//! sandbox.shutdown(); // or just drop it
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The server runs on its own thread with its own Tokio runtime, so it works the same from
+//! synchronous tests and from inside `#[tokio::test]`. It stops when the [`Sandbox`] is dropped.
+//!
+//! | vendor | endpoint (under `http://127.0.0.1:PORT`) | accepts |
+//! |---|---|---|
+//! | Procurios | `GET /procurios/l/oauth2/authorize` | `response_type=code`, `client_id`, `redirect_uri`, `scope`, optional `state` and PKCE; redirects with `code` and `state` |
+//! | | `POST /procurios/l/oauth2/token` | form; `Accept: application/json`; `grant_type=client_credentials` (with `scope`) or `code`; client in the body |
+//! | | `GET/POST /procurios/l/{module}/{object}` | bearer token, `Accept: application/vnd.procurios.application+json; version=1` |
+//! | Procurify | `POST /procurify/oauth/token` | JSON with `client_id`, `client_secret`, `audience: https://api.procurify.com/`, `grant_type: client_credentials` |
+//! | | `GET /procurify/api/v3/vendors/` | bearer token and `X-Procurify-Client: api`; answers `{"data":[…]}` |
+//! | Procore | `GET /procore/oauth/authorize` | `response_type=code`, `client_id`, `redirect_uri` (`urn:ietf:wg:oauth:2.0:oob` shows the code in a page, `<code id="code">`), optional `state` and PKCE |
+//! | | `POST /procore/oauth/token` | multipart; `authorization_code` (same `redirect_uri`), `client_credentials` (with `redirect_uri`), `refresh_token` (rotated) |
+//! | | `GET /procore/rest/v1.0/me` | bearer token |
+//! | Procountor | `POST /procountor/api/oauth/authz?response_type=code&client_id=…&state=…` | form `username`, `password`, `company`, `redirect_uri`; answers `302` to `redirect_uri?code=…&state=…` (or `?error=access_denied…`) |
+//! | | `POST /procountor/api/oauth/token` | form; `authorization_code` (with `redirect_uri`) or `refresh_token`; JWT tokens with `exp` |
+//! | | `GET /procountor/api/sessioninfo` | bearer token |
+//!
+//! Codes are single use and live ten minutes; a reused or unknown code or refresh token gets
+//! `invalid_grant`, a wrong client id or secret `invalid_client` (HTTP 401), an unknown
+//! `grant_type` `unsupported_grant_type`, a wrong content type or a missing field
+//! `invalid_request`. The sandbox keeps everything in memory and is meant for loopback tests
+//! only: its JWT signatures are random bytes, not real signatures.
 #![deny(missing_docs)]
+// Handlers bail out with a ready `Response` as the error value (axum's own idiom); boxing it
+// would only add an allocation on the error path of a test server.
+#![allow(clippy::result_large_err)]
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdTcpListener};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+mod server;
+mod state;
+mod vendors;
+mod wire;
+
+use state::State;
+
+/// How long in-flight requests may take to finish after shutdown is asked for.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// One of the faked vendors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Vendor {
+    /// Procurios: form-encoded token requests, `grant_type=code`, `ProbaseRequestId` headers.
+    Procurios,
+    /// Procurify: JSON token requests with `audience`; `X-Procurify-Client: api` on API calls.
+    Procurify,
+    /// Procore: multipart token requests, authorize page (out-of-band or redirect), refresh.
+    Procore,
+    /// Procountor: the legacy credentials-to-code flow answering `302`, JWT tokens.
+    Procountor,
+}
+
+impl Vendor {
+    /// Every faked vendor.
+    pub const ALL: [Vendor; 4] = [
+        Vendor::Procurios,
+        Vendor::Procurify,
+        Vendor::Procore,
+        Vendor::Procountor,
+    ];
+
+    /// The vendor id, as in `providers/<id>.yaml`; also the vendor's path prefix in the sandbox.
+    pub fn id(self) -> &'static str {
+        match self {
+            Vendor::Procurios => "procurios",
+            Vendor::Procurify => "procurify",
+            Vendor::Procore => "procore",
+            Vendor::Procountor => "procountor",
+        }
+    }
+
+    /// The vendor with this id.
+    pub fn from_id(id: &str) -> Option<Vendor> {
+        Vendor::ALL.into_iter().find(|v| v.id() == id)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Vendor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// What the sandbox accepts. `Default` gives the documented defaults: client `sandbox-client` /
+/// `sandbox-secret`, Procountor user `sandbox-user` / `sandbox-password` in company `14159`, tenant
+/// domains `api.craftbrouwers.nl` (Procurios) and `acme` (Procurify), a free port.
+#[derive(Clone)]
+pub struct SandboxConfig {
+    /// The TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The client id every vendor accepts.
+    pub client_id: String,
+    /// The client secret every vendor accepts. Never printed by the sandbox.
+    pub client_secret: String,
+    /// Procountor user name accepted by the legacy flow.
+    pub username: String,
+    /// Procountor password accepted by the legacy flow. Never printed by the sandbox.
+    pub password: String,
+    /// Procountor company id accepted by the legacy flow (the tokens' `cid`).
+    pub company: String,
+    /// The Procurios installation's host name whose URLs [`Sandbox::rewrites`] maps.
+    pub procurios_domain: String,
+    /// The Procurify subdomain whose URLs [`Sandbox::rewrites`] maps.
+    pub procurify_domain: String,
+    /// When set, every access token lives this many seconds instead of the vendor's own lifetime
+    /// (useful to test refresh and expiry).
+    pub token_lifetime_seconds: Option<u64>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            port: 0,
+            client_id: "sandbox-client".into(),
+            client_secret: "sandbox-secret".into(),
+            username: "sandbox-user".into(),
+            password: "sandbox-password".into(),
+            company: "14159".into(),
+            procurios_domain: "api.craftbrouwers.nl".into(),
+            procurify_domain: "acme".into(),
+            token_lifetime_seconds: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SandboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SandboxConfig")
+            .field("port", &self.port)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("company", &self.company)
+            .field("procurios_domain", &self.procurios_domain)
+            .field("procurify_domain", &self.procurify_domain)
+            .field("token_lifetime_seconds", &self.token_lifetime_seconds)
+            .finish()
+    }
+}
+
+impl SandboxConfig {
+    /// Sets the port (0 for a free one).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Sets the accepted client id and secret.
+    pub fn client(mut self, id: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self.client_secret = secret.into();
+        self
+    }
+
+    /// Sets the accepted Procountor user, password and company.
+    pub fn user(
+        mut self,
+        username: impl Into<String>,
+        password: impl Into<String>,
+        company: impl Into<String>,
+    ) -> Self {
+        self.username = username.into();
+        self.password = password.into();
+        self.company = company.into();
+        self
+    }
+
+    /// Overrides every vendor's access token lifetime.
+    pub fn token_lifetime_seconds(mut self, seconds: u64) -> Self {
+        self.token_lifetime_seconds = Some(seconds);
+        self
+    }
+}
+
+/// A running sandbox. Dropping it (or calling [`Sandbox::shutdown`]) stops the server.
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sandbox {
+    /// Binds `127.0.0.1:<port>` and starts serving on a thread of its own.
+    ///
+    /// Fails when the port cannot be bound or the runtime cannot be created.
+    pub fn start(config: SandboxConfig) -> io::Result<Sandbox> {
+        let listener = StdTcpListener::bind(("127.0.0.1", config.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::new(config));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (shutdown, signal) = watch::channel(false);
+        let app = server::router(Arc::clone(&state));
+        let thread = std::thread::Builder::new()
+            .name("oauth-clients-sandbox".into())
+            .spawn(move || server::run(runtime, listener, app, signal, SHUTDOWN_GRACE))?;
+        Ok(Sandbox {
+            addr,
+            state,
+            shutdown,
+            thread: Some(thread),
+        })
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Where one vendor is served: `http://127.0.0.1:<port>/<vendor id>`.
+    pub fn vendor_url(&self, vendor: Vendor) -> String {
+        format!("{}/{}", self.base_url(), vendor.id())
+    }
+
+    /// `(from, to)` URL prefixes that send each vendor's real URLs to the sandbox, e.g.
+    /// `("https://login.procore.com/", "http://127.0.0.1:PORT/procore/")`. Both end with `/`.
+    pub fn rewrites(&self) -> Vec<(String, String)> {
+        let config = &self.state.config;
+        let to = |vendor: Vendor| format!("{}/", self.vendor_url(vendor));
+        vec![
+            (
+                format!("https://{}/", config.procurios_domain),
+                to(Vendor::Procurios),
+            ),
+            (
+                format!("https://{}.procurify.com/", config.procurify_domain),
+                to(Vendor::Procurify),
+            ),
+            ("https://login.procore.com/".into(), to(Vendor::Procore)),
+            ("https://api.procore.com/".into(), to(Vendor::Procore)),
+            (
+                "https://login-sandbox.procore.com/".into(),
+                to(Vendor::Procore),
+            ),
+            ("https://sandbox.procore.com/".into(), to(Vendor::Procore)),
+            (
+                "https://api-test.procountor.com/".into(),
+                to(Vendor::Procountor),
+            ),
+        ]
+    }
+
+    /// The configuration the sandbox runs with.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+
+    /// How many requests reached this vendor's token endpoint (failed ones included).
+    pub fn token_requests(&self, vendor: Vendor) -> usize {
+        self.state.token_requests(vendor)
+    }
+
+    /// How many requests reached any token endpoint.
+    pub fn total_token_requests(&self) -> usize {
+        Vendor::ALL
+            .into_iter()
+            .map(|v| self.state.token_requests(v))
+            .sum()
+    }
+
+    /// Stops the server: in-flight requests get a short grace period, then the thread ends.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        // The receiver may already be gone when the server failed; nothing to stop then.
+        let _ = self.shutdown.send(true);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,56 @@
+//! The vendors compiled into the binary (the `oauth-clients` crate's registry), and loading a
+//! descriptor given on the command line.
+
+use std::path::Path;
+
+use oauth_clients_core::Provider;
+
+use crate::failure::Failure;
+
+/// Every compiled-in vendor (the generator's registry of `oauth_clients`), sorted by id.
+pub(crate) fn builtin() -> Vec<Provider> {
+    let mut providers: Vec<Provider> = oauth_clients::registry::all()
+        .iter()
+        .map(|entry| entry.provider())
+        .collect();
+    providers.sort_by(|a, b| a.id().cmp(b.id()));
+    providers
+}
+
+/// The vendor a command names: a compiled-in id, or a descriptor file (whose id must equal the
+/// vendor when both are given).
+pub(crate) fn resolve(
+    vendor: Option<&str>,
+    descriptor: Option<&Path>,
+) -> Result<Provider, Failure> {
+    if let Some(path) = descriptor {
+        let origin = path.display().to_string();
+        let yaml = std::fs::read_to_string(path)
+            .map_err(|err| Failure::usage(format!("cannot read descriptor {origin}: {err}")))?;
+        let provider = Provider::from_yaml_str(&yaml, &origin)
+            .map_err(|err| Failure::usage(format!("invalid descriptor: {err}")))?;
+        if let Some(vendor) = vendor {
+            if vendor != provider.id() {
+                return Err(Failure::usage(format!(
+                    "vendor `{vendor}` does not match the id `{}` of descriptor {origin}",
+                    provider.id()
+                )));
+            }
+        }
+        return Ok(provider);
+    }
+    let Some(vendor) = vendor else {
+        return Err(Failure::usage(
+            "name a vendor (see `oauth-clients providers`) or give --descriptor FILE.yaml",
+        ));
+    };
+    let providers = builtin();
+    if let Some(provider) = providers.iter().find(|p| p.id() == vendor) {
+        return Ok(provider.clone());
+    }
+    let known: Vec<&str> = providers.iter().map(Provider::id).collect();
+    Err(Failure::usage(format!(
+        "unknown vendor `{vendor}`; known vendors: {} (or give --descriptor FILE.yaml)",
+        known.join(", ")
+    )))
+}

@@ -1,0 +1,133 @@
+//! The command line, as the contract in issue 5 gives it.
+
+use clap::{Args, Parser, Subcommand};
+
+/// OAuth 2.0 tokens, browser logins and authorized calls for every vendor of `providers/`, and a
+/// local sandbox of the seed vendors to try it all without an account.
+///
+/// The client secret is read from OAUTH_CLIENT_SECRET (never a flag); Procountor's user
+/// credentials from OAUTH_USERNAME and OAUTH_PASSWORD. stdout carries only the result.
+/// Exit status: 0 success, 1 the vendor or the network failed, 2 usage or descriptor error.
+#[derive(Debug, Parser)]
+#[command(name = "oauth-clients", version, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Lists every compiled-in vendor: id, name, grants, variables.
+    Providers {
+        /// Prints JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows one vendor's endpoints, grants, variables and environments.
+    Describe {
+        /// A vendor id from `providers/` (or use --descriptor).
+        vendor: Option<String>,
+        /// Prints JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// A descriptor file to use instead of a compiled-in vendor.
+        #[arg(long, value_name = "FILE.yaml")]
+        descriptor: Option<std::path::PathBuf>,
+    },
+    /// Gets a token and prints it as JSON on stdout.
+    Token {
+        /// A vendor id from `providers/` (or use --descriptor).
+        vendor: Option<String>,
+        /// The grant to run: client_credentials, refresh_token or legacy_credentials. Without
+        /// it, a valid stored token is reused, refreshed when needed, or obtained with the
+        /// vendor's unattended grant.
+        #[arg(long, value_name = "GRANT")]
+        grant: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Logs in through the browser (authorization code with PKCE and state) and prints the token.
+    Login {
+        /// A vendor id from `providers/` (or use --descriptor).
+        vendor: Option<String>,
+        /// The loopback port of the redirect receiver (default: a free port).
+        #[arg(long, value_name = "N", conflicts_with = "oob")]
+        port: Option<u16>,
+        /// Out-of-band: the vendor shows the code in the browser; paste it on stdin.
+        #[arg(long)]
+        oob: bool,
+        /// Does not open a browser; the URL is printed to stderr in any case.
+        #[arg(long)]
+        no_browser: bool,
+        /// How long to wait for the browser, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 300)]
+        timeout: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Calls the vendor's API with a token; prints the response body on stdout.
+    Call {
+        /// `<vendor> <METHOD> <PATH>`, or `<METHOD> <PATH>` with --descriptor. PATH is relative
+        /// to the vendor's API base URL.
+        #[arg(value_name = "VENDOR METHOD PATH", num_args = 2..=3, required = true)]
+        args: Vec<String>,
+        /// A JSON request body.
+        #[arg(long, value_name = "JSON")]
+        data: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Serves local fakes of the seed vendors on 127.0.0.1 until interrupted.
+    ///
+    /// Prints the `--rewrite-url FROM=TO` arguments that send the vendors' real URLs to it.
+    /// It accepts the fixed test client `sandbox-client` with secret `sandbox-secret`, and the
+    /// Procountor user `sandbox-user` / `sandbox-password` in company 14159; tenant domains
+    /// `api.craftbrouwers.nl` (Procurios) and `acme` (Procurify).
+    Sandbox {
+        /// The port (default: a free one).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port: u16,
+    },
+    /// Starts the sandbox and runs every seed vendor's grants and one API call, as a table.
+    Demo,
+}
+
+/// Options shared by `token`, `login` and `call`.
+#[derive(Debug, Args)]
+pub(crate) struct Common {
+    /// A descriptor file to use instead of a compiled-in vendor (same schema).
+    #[arg(long, value_name = "FILE.yaml")]
+    pub descriptor: Option<std::path::PathBuf>,
+    /// The OAuth client id.
+    #[arg(
+        long,
+        value_name = "ID",
+        env = "OAUTH_CLIENT_ID",
+        hide_env_values = true
+    )]
+    pub client_id: Option<String>,
+    /// A tenant variable, e.g. `--var domain=acme` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// The vendor environment, e.g. `sandbox`.
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// A scope to request (repeatable).
+    #[arg(long = "scope", value_name = "S")]
+    pub scopes: Vec<String>,
+    /// Sends every URL starting with FROM to TO instead (repeatable).
+    #[arg(long = "rewrite-url", value_name = "FROM=TO")]
+    pub rewrites: Vec<String>,
+    /// The redirect URI registered for the integration, for flows that send one without a
+    /// browser (Procountor's legacy flow). `login` uses its loopback receiver's URI instead.
+    #[arg(
+        long,
+        value_name = "URI",
+        env = "OAUTH_REDIRECT_URI",
+        hide_env_values = true
+    )]
+    pub redirect_uri: Option<String>,
+    /// Where tokens are kept: `memory`, `file:PATH` or `redis://HOST:PORT/DB`.
+    #[arg(long, value_name = "URI")]
+    pub store: Option<String>,
+}

@@ -1,0 +1,203 @@
+//! `providers` and `describe`: what the descriptors say, never a secret.
+
+use oauth_clients_core::{GrantKind, Provider};
+use serde_json::{Value, json};
+
+use crate::catalog;
+use crate::failure::Failure;
+
+/// `oauth-clients providers [--json]`.
+pub(crate) fn providers(as_json: bool) -> Result<String, Failure> {
+    let providers = catalog::builtin();
+    if as_json {
+        let list: Vec<Value> = providers
+            .iter()
+            .map(|p| {
+                let d = p.descriptor();
+                json!({
+                    "id": d.id,
+                    "name": d.name,
+                    "grants": grant_ids(p),
+                    "variables": d.variables.keys().collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        return pretty(&Value::Array(list));
+    }
+    let rows: Vec<[String; 4]> = providers
+        .iter()
+        .map(|p| {
+            let d = p.descriptor();
+            [
+                d.id.clone(),
+                d.name.clone(),
+                grant_ids(p).join(", "),
+                d.variables.keys().cloned().collect::<Vec<_>>().join(", "),
+            ]
+        })
+        .collect();
+    Ok(table(&["ID", "NAME", "GRANTS", "VARIABLES"], &rows))
+}
+
+fn grant_ids(provider: &Provider) -> Vec<&'static str> {
+    provider
+        .descriptor()
+        .grants
+        .kinds()
+        .into_iter()
+        .map(GrantKind::as_str)
+        .collect()
+}
+
+/// A plain text table with columns padded to their widest cell.
+pub(crate) fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn pretty(value: &Value) -> Result<String, Failure> {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .map_err(|err| Failure::usage(format!("cannot format JSON: {err}")))
+}
+
+/// The descriptor as JSON, with the values of secret variables masked wherever an environment
+/// sets them. Descriptors hold no credentials (those come from the environment at run time).
+pub(crate) fn descriptor_json(provider: &Provider) -> Result<Value, Failure> {
+    let descriptor = provider.descriptor();
+    let mut value = serde_json::to_value(descriptor)
+        .map_err(|err| Failure::usage(format!("cannot format descriptor: {err}")))?;
+    let secret: Vec<&String> = descriptor
+        .variables
+        .iter()
+        .filter(|(_, v)| v.secret)
+        .map(|(name, _)| name)
+        .collect();
+    if let Some(envs) = value.get_mut("environments").and_then(Value::as_object_mut) {
+        for env in envs.values_mut() {
+            if let Some(values) = env.get_mut("values").and_then(Value::as_object_mut) {
+                for name in &secret {
+                    if let Some(v) = values.get_mut(name.as_str()) {
+                        *v = Value::String("[redacted]".into());
+                    }
+                }
+            }
+        }
+    }
+    if let Some(object) = value.as_object_mut() {
+        object.insert("grant_ids".into(), json!(grant_ids(provider)));
+    }
+    Ok(value)
+}
+
+/// `oauth-clients describe <vendor> [--json]`.
+pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Failure> {
+    if as_json {
+        return pretty(&descriptor_json(provider)?);
+    }
+    let d = provider.descriptor();
+    let mut out = format!("{} ({})\n", d.name, d.id);
+    if let Some(docs) = &d.docs_url {
+        out.push_str(&format!("docs: {docs}\n"));
+    }
+    if let Some(description) = &d.description {
+        out.push('\n');
+        for line in description.trim_end().lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out.push_str("\nendpoints:\n");
+    let e = &d.endpoints;
+    let mut endpoints = vec![("token", Some(&e.token))];
+    endpoints.push(("authorization", e.authorization.as_ref()));
+    endpoints.push(("refresh", e.refresh.as_ref()));
+    endpoints.push(("revocation", e.revocation.as_ref()));
+    endpoints.push(("api_base", e.api_base.as_ref()));
+    for (name, url) in endpoints {
+        if let Some(url) = url {
+            out.push_str(&format!("  {name}: {url}\n"));
+        }
+    }
+    for (name, url) in &e.extra {
+        out.push_str(&format!("  {name}: {url}\n"));
+    }
+    out.push_str("\ngrants:\n");
+    for kind in d.grants.kinds() {
+        out.push_str(&format!("  {kind}"));
+        let grant_type = d.grants.grant_type(kind);
+        if grant_type != kind.default_grant_type() {
+            out.push_str(&format!(" (grant_type={grant_type})"));
+        }
+        out.push('\n');
+        if let Some(note) = d.grants.common(kind).and_then(|c| c.deprecated) {
+            out.push_str(&format!("    deprecated: {note}\n"));
+        }
+    }
+    out.push_str(&format!(
+        "\nclient authentication: {}\ntoken request encoding: {}\n",
+        enum_name(&d.client_auth),
+        enum_name(&d.token_request.encoding)
+    ));
+    if !d.variables.is_empty() {
+        out.push_str("\nvariables (--var NAME=VALUE):\n");
+        for (name, var) in &d.variables {
+            out.push_str(&format!("  {name}: {}", var.description));
+            if let Some(example) = &var.example {
+                out.push_str(&format!(" (e.g. {example})"));
+            }
+            out.push('\n');
+        }
+    }
+    if !d.environments.is_empty() {
+        out.push_str("\nenvironments (--env NAME):\n");
+        for (name, env) in &d.environments {
+            let default = if d.default_environment.as_deref() == Some(name) {
+                " [default]"
+            } else {
+                ""
+            };
+            out.push_str(&format!("  {name}{default}"));
+            if let Some(description) = &env.description {
+                out.push_str(&format!(": {description}"));
+            }
+            out.push('\n');
+        }
+    }
+    if !d.api.headers.is_empty() {
+        out.push_str("\nAPI headers:\n");
+        for (name, value) in &d.api.headers {
+            out.push_str(&format!("  {name}: {value}\n"));
+        }
+    }
+    if let Some(note) = &d.lifecycle.note {
+        out.push_str(&format!("\ncaching: {note}\n"));
+    }
+    Ok(out)
+}
+
+fn enum_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

@@ -1,0 +1,78 @@
+//! What ends a command unsuccessfully, and its exit status.
+
+use oauth_clients_core::Error;
+
+/// A failed command: the message for stderr and the exit status.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Bad usage or an unusable descriptor: exit status 2.
+    Usage(String),
+    /// The vendor or the network failed: exit status 1.
+    Vendor(String),
+}
+
+impl Failure {
+    pub(crate) fn usage(message: impl Into<String>) -> Failure {
+        Failure::Usage(message.into())
+    }
+
+    pub(crate) fn vendor(message: impl Into<String>) -> Failure {
+        Failure::Vendor(message.into())
+    }
+
+    pub(crate) fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Vendor(_) => 1,
+        }
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Vendor(m) => m,
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(err: Error) -> Failure {
+        let message = describe(&err);
+        match err {
+            Error::Descriptor(_)
+            | Error::Config { .. }
+            | Error::MissingVariable { .. }
+            | Error::InvalidVariable { .. }
+            | Error::InsecureUrl { .. }
+            | Error::Unsupported { .. } => Failure::Usage(message),
+            Error::Store(ref store)
+                if store.kind() == oauth_clients_core::StoreErrorKind::InvalidSpec =>
+            {
+                Failure::Usage(message)
+            }
+            _ => Failure::Vendor(message),
+        }
+    }
+}
+
+/// The error's own text, plus its OAuth details on separate lines and a hint where one helps.
+fn describe(err: &Error) -> String {
+    let mut message = err.to_string();
+    if let Some(code) = err.oauth_error_code() {
+        message.push_str(&format!("\n  oauth error: {code}"));
+    }
+    if let Some(status) = err.status() {
+        message.push_str(&format!("\n  http status: {status}"));
+    }
+    if let Some(id) = err.request_id() {
+        message.push_str(&format!("\n  request id: {id}"));
+    }
+    if err.oauth_error_code() == Some("invalid_client") {
+        message.push_str("\n  hint: check --client-id and the OAUTH_CLIENT_SECRET variable");
+    }
+    if let Error::AuthorizationRequired { vendor, .. } = err {
+        message.push_str(&format!(
+            "\n  hint: run `oauth-clients login {vendor} --store …` first, with the same --store"
+        ));
+    }
+    message
+}

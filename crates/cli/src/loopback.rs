@@ -1,0 +1,214 @@
+//! The loopback receiver of `login`: a tiny HTTP server on 127.0.0.1 that takes the browser's
+//! redirect, hands the callback to the code exchange, and answers the browser with a page that
+//! says whether the login worked.
+
+use std::future::Future;
+use std::time::Duration;
+
+use oauth_clients_core::{Callback, Error, Token};
+use secrecy::SecretString;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::failure::Failure;
+
+/// The path the browser is redirected to.
+pub(crate) const CALLBACK_PATH: &str = "/callback";
+/// The largest request head read from the browser.
+const MAX_HEAD: usize = 16 * 1024;
+/// How long a connection may take to send its request head.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A bound receiver, waiting for the browser.
+pub(crate) struct Receiver {
+    listener: TcpListener,
+    port: u16,
+    vendor: String,
+}
+
+impl Receiver {
+    /// Binds 127.0.0.1 on `port`, or on a free port.
+    pub(crate) async fn bind(port: Option<u16>, vendor: &str) -> Result<Receiver, Failure> {
+        let listener = TcpListener::bind(("127.0.0.1", port.unwrap_or(0)))
+            .await
+            .map_err(|err| {
+                Failure::usage(format!(
+                    "cannot listen on 127.0.0.1:{}: {err}",
+                    port.unwrap_or(0)
+                ))
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|err| Failure::usage(format!("cannot read the loopback address: {err}")))?
+            .port();
+        Ok(Receiver {
+            listener,
+            port,
+            vendor: vendor.to_owned(),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>/callback`.
+    pub(crate) fn redirect_uri(&self) -> String {
+        format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
+    }
+
+    /// Serves until a callback arrives, runs `exchange` on it, answers the browser with the
+    /// outcome and returns it. Other paths (a favicon…) get a 404 and the wait goes on.
+    pub(crate) async fn serve<F, Fut>(self, exchange: F) -> Result<Token, Failure>
+    where
+        F: Fn(Callback) -> Fut,
+        Fut: Future<Output = Result<Token, Error>>,
+    {
+        // Connections are read concurrently: a browser may open speculative connections that
+        // send nothing, and those must not hold up the one that carries the callback.
+        let (requests, mut incoming) = tokio::sync::mpsc::channel::<(TcpStream, String)>(8);
+        let listener = self.listener;
+        let acceptor = tokio::spawn(async move {
+            loop {
+                let mut stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    Err(_) => {
+                        // E.g. out of file descriptors: wait instead of spinning.
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let requests = requests.clone();
+                tokio::spawn(async move {
+                    let read = tokio::time::timeout(READ_TIMEOUT, read_target(&mut stream)).await;
+                    match read {
+                        Ok(Some(target)) => {
+                            let _ = requests.send((stream, target)).await;
+                        }
+                        _ => {
+                            respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>")
+                                .await
+                        }
+                    }
+                });
+            }
+        });
+        let _stop_acceptor = AbortOnDrop(acceptor);
+        while let Some((mut stream, target)) = incoming.recv().await {
+            let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{target}")) else {
+                respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>").await;
+                continue;
+            };
+            if url.path() != CALLBACK_PATH {
+                respond(&mut stream, 404, "Not found", "<p>Nothing here.</p>").await;
+                continue;
+            }
+            let callback = callback_from(&url);
+            if callback.code.is_none() && callback.error.is_none() {
+                respond(
+                    &mut stream,
+                    400,
+                    "Login failed",
+                    "<p>The redirect carried neither a code nor an error.</p>",
+                )
+                .await;
+                continue;
+            }
+            let result = exchange(callback).await;
+            let vendor = html_escape(&self.vendor);
+            match &result {
+                Ok(_) => {
+                    let body = format!(
+                        "<p id=\"result\">Logged in to {vendor}. You can close this window and \
+                         return to the terminal.</p>"
+                    );
+                    respond(&mut stream, 200, "Login successful", &body).await
+                }
+                Err(err) => {
+                    let body = format!(
+                        "<p id=\"result\">Login to {vendor} failed: {}</p><p>See the terminal \
+                         for details.</p>",
+                        html_escape(&err.to_string())
+                    );
+                    respond(&mut stream, 400, "Login failed", &body).await
+                }
+            }
+            return result.map_err(Failure::from);
+        }
+        Err(Failure::vendor(
+            "the loopback receiver stopped unexpectedly",
+        ))
+    }
+}
+
+/// Stops the accepting task (and so closes the listening socket) when the wait ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn callback_from(url: &url::Url) -> Callback {
+    let mut callback = Callback::default();
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "code" => callback.code = Some(SecretString::from(value.into_owned())),
+            "state" => callback.state = Some(value.into_owned()),
+            "error" => callback.error = Some(value.into_owned()),
+            "error_description" => callback.error_description = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    callback
+}
+
+/// Reads the request head and returns the request target of a `GET`.
+async fn read_target(stream: &mut TcpStream) -> Option<String> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.ok()?;
+        if n == 0 || head.len() + n > MAX_HEAD {
+            return None;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let text = std::str::from_utf8(&head).ok()?;
+    let mut parts = text.lines().next()?.split(' ');
+    let method = parts.next()?;
+    let target = parts.next()?;
+    (method == "GET" && target.starts_with('/')).then(|| target.to_owned())
+}
+
+async fn respond(stream: &mut TcpStream, status: u16, title: &str, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Bad Request",
+    };
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+         <body><h1>{title}</h1>{body}</body></html>\n"
+    );
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\n\
+         Content-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{page}",
+        page.len()
+    );
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Escapes text for HTML.
+pub(crate) fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,705 @@
+//! End-to-end tests of the built `oauth-clients` binary against the sandbox on 127.0.0.1.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use oauth_clients_sandbox::{Sandbox, SandboxConfig, Vendor};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+const BIN: &str = env!("CARGO_BIN_EXE_oauth-clients");
+
+/// The binary with a clean environment: the sandbox's client, its rewrites, no inherited
+/// OAUTH_* variables.
+fn oauth_clients(sandbox: Option<&Sandbox>) -> Command {
+    let mut command = Command::new(BIN);
+    for name in [
+        "OAUTH_CLIENT_ID",
+        "OAUTH_CLIENT_SECRET",
+        "OAUTH_USERNAME",
+        "OAUTH_PASSWORD",
+    ] {
+        command.env_remove(name);
+    }
+    if let Some(sandbox) = sandbox {
+        command.env("OAUTH_CLIENT_ID", &sandbox.config().client_id);
+        command.env("OAUTH_CLIENT_SECRET", &sandbox.config().client_secret);
+    }
+    command.stdin(Stdio::null());
+    command
+}
+
+fn rewrite_args(sandbox: &Sandbox) -> Vec<String> {
+    sandbox
+        .rewrites()
+        .into_iter()
+        .flat_map(|(from, to)| ["--rewrite-url".to_owned(), format!("{from}={to}")])
+        .collect()
+}
+
+fn run(command: &mut Command) -> Result<Output, std::io::Error> {
+    command.output()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "oauth-clients-cli-test-{}-{name}",
+        std::process::id()
+    ))
+}
+
+#[test]
+fn providers_lists_every_seed_vendor_as_json() -> TestResult {
+    let output = run(oauth_clients(None).args(["providers", "--json"]))?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let list: Value = serde_json::from_slice(&output.stdout)?;
+    let ids: Vec<&str> = list
+        .as_array()
+        .ok_or("not an array")?
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    for id in ["procore", "procountor", "procurify", "procurios"] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let procountor = list
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["id"] == "procountor"))
+        .ok_or("no procountor")?;
+    assert!(
+        procountor["grants"]
+            .as_array()
+            .is_some_and(|g| g.iter().any(|g| g == "legacy_credentials"))
+    );
+    assert_eq!(procountor["variables"][0], "company");
+    Ok(())
+}
+
+#[test]
+fn describe_json_shows_the_descriptor_and_no_secret() -> TestResult {
+    let output = run(oauth_clients(None)
+        .args(["describe", "procurify", "--json"])
+        .env("OAUTH_CLIENT_SECRET", "do-not-print-me"))?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let described: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(
+        described["endpoints"]["token"],
+        "https://{domain}.procurify.com/oauth/token"
+    );
+    assert_eq!(
+        described["grants"]["client_credentials"]["extra_params"]["audience"],
+        "https://api.procurify.com/"
+    );
+    assert!(!text(&output.stdout).contains("do-not-print-me"));
+    assert!(!text(&output.stderr).contains("do-not-print-me"));
+    Ok(())
+}
+
+#[test]
+fn unknown_vendor_is_a_usage_error() -> TestResult {
+    let output = run(oauth_clients(None).args(["token", "nosuchvendor", "--client-id", "x"]))?;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("unknown vendor `nosuchvendor`"),
+        "stderr: {stderr}"
+    );
+    assert!(stderr.contains("procurify"), "stderr: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn malformed_descriptor_is_a_usage_error_with_its_location() -> TestResult {
+    let path = temp_path("broken.yaml");
+    std::fs::write(
+        &path,
+        "id: broken\nname: Broken\nendpoints:\n  token: [not, a, string]\ngrants: {}\n",
+    )?;
+    let output = run(oauth_clients(None).args([
+        "token",
+        "--descriptor",
+        &path.display().to_string(),
+        "--client-id",
+        "x",
+    ]));
+    let _ = std::fs::remove_file(&path);
+    let output = output?;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("invalid descriptor"), "stderr: {stderr}");
+    assert!(stderr.contains("broken.yaml:"), "stderr: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn token_from_the_sandbox_goes_to_stdout_as_json() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .args(["token", "procurify", "--var", "domain=acme"])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let token: Value = serde_json::from_slice(&output.stdout)?;
+    assert!(
+        token["access_token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert_eq!(token["vendor"], "procurify");
+    assert!(!text(&output.stderr).contains("sandbox-secret"));
+    assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
+    Ok(())
+}
+
+#[test]
+fn wrong_secret_exits_1_with_the_oauth_error() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .env("OAUTH_CLIENT_SECRET", "wrong-secret")
+        .args(["token", "procurify", "--var", "domain=acme"])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("invalid_client"), "stderr: {stderr}");
+    assert!(stderr.contains("401"), "stderr: {stderr}");
+    assert!(!stderr.contains("wrong-secret"), "stderr: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn oauth_errors_show_the_vendor_request_id() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .env("OAUTH_CLIENT_SECRET", "wrong-secret")
+        .args([
+            "token",
+            "procurios",
+            "--var",
+            "domain=api.craftbrouwers.nl",
+            "--scope",
+            "profile",
+        ])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("request id: sandbox-"), "stderr: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn missing_variable_is_a_usage_error() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .args(["token", "procurify"])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("variable `domain`"), "stderr: {stderr}");
+    assert_eq!(sandbox.total_token_requests(), 0);
+    Ok(())
+}
+
+#[test]
+fn call_prints_the_body_and_the_request_id() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .args([
+            "call",
+            "procurify",
+            "GET",
+            "vendors/",
+            "--var",
+            "domain=acme",
+        ])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let body: Value = serde_json::from_slice(&output.stdout)?;
+    assert!(body["data"].as_array().is_some_and(|d| !d.is_empty()));
+
+    let output = run(oauth_clients(Some(&sandbox))
+        .args([
+            "call",
+            "procurios",
+            "POST",
+            "some_api/endpoint",
+            "--data",
+            r#"{"key":"value"}"#,
+            "--var",
+            "domain=api.craftbrouwers.nl",
+            "--scope",
+            "profile",
+        ])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let body: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(body["saved"]["key"], "value");
+    assert!(text(&output.stderr).contains("request id: sandbox-"));
+    Ok(())
+}
+
+#[test]
+fn legacy_credentials_warns_with_the_vendors_deprecation_note() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let output = run(oauth_clients(Some(&sandbox))
+        .env("OAUTH_USERNAME", &sandbox.config().username)
+        .env("OAUTH_PASSWORD", &sandbox.config().password)
+        .args([
+            "token",
+            "procountor",
+            "--grant",
+            "legacy_credentials",
+            "--var",
+            "company=14159",
+            "--redirect-uri",
+            "https://integration.example/callback",
+        ])
+        .args(rewrite_args(&sandbox)))?;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("deprecated"), "stderr: {stderr}");
+    assert!(stderr.contains("April 2021"), "stderr: {stderr}");
+    assert!(!stderr.contains(&sandbox.config().password));
+    let token: Value = serde_json::from_slice(&output.stdout)?;
+    assert_eq!(
+        token["access_token"].as_str().map(|t| t.split('.').count()),
+        Some(3)
+    );
+    assert!(token["refresh_token"].is_string());
+
+    // Without the user's credentials the flow cannot run.
+    let output = run(oauth_clients(Some(&sandbox))
+        .args([
+            "token",
+            "procountor",
+            "--grant",
+            "legacy_credentials",
+            "--var",
+            "company=14159",
+        ])
+        .args(rewrite_args(&sandbox)))?;
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("OAUTH_USERNAME"));
+    Ok(())
+}
+
+#[test]
+fn two_processes_sharing_a_file_store_make_one_token_request() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let store = temp_path("tokens.json");
+    let _ = std::fs::remove_file(&store);
+    let spec = format!("file:{}", store.display());
+    let spawn = || {
+        oauth_clients(Some(&sandbox))
+            .args([
+                "token",
+                "procurify",
+                "--var",
+                "domain=acme",
+                "--store",
+                &spec,
+            ])
+            .args(rewrite_args(&sandbox))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    let first = spawn()?;
+    let second = spawn()?;
+    let first = first.wait_with_output()?;
+    let second = second.wait_with_output()?;
+    let third = run(oauth_clients(Some(&sandbox))
+        .args([
+            "token",
+            "procurify",
+            "--var",
+            "domain=acme",
+            "--store",
+            &spec,
+        ])
+        .args(rewrite_args(&sandbox)));
+    let _ = std::fs::remove_file(&store);
+    let third = third?;
+    for output in [&first, &second, &third] {
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    let token =
+        |o: &Output| -> Result<Value, serde_json::Error> { serde_json::from_slice(&o.stdout) };
+    assert_eq!(
+        token(&first)?["access_token"],
+        token(&second)?["access_token"]
+    );
+    assert_eq!(
+        token(&first)?["access_token"],
+        token(&third)?["access_token"]
+    );
+    assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
+    Ok(())
+}
+
+/// Reads stderr lines of a running `login` until the authorize URL appears.
+async fn authorize_url_from(
+    stderr: &mut BufReader<tokio::process::ChildStderr>,
+    seen: &mut String,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut line = String::new();
+        let n = tokio::time::timeout_at(deadline, stderr.read_line(&mut line)).await??;
+        if n == 0 {
+            return Err(format!("login ended before printing a URL: {seen}").into());
+        }
+        seen.push_str(&line);
+        let line = line.trim();
+        if line.starts_with("http://") || line.starts_with("https://") {
+            return Ok(line.to_owned());
+        }
+    }
+}
+
+fn login_command(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::from(oauth_clients(Some(sandbox)));
+    command
+        .arg("login")
+        .args(args)
+        .args(rewrite_args(sandbox))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+#[tokio::test]
+async fn login_no_browser_completes_when_the_browser_follows_the_url() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let mut child = login_command(
+        &sandbox,
+        &[
+            "procurios",
+            "--no-browser",
+            "--var",
+            "domain=api.craftbrouwers.nl",
+            "--scope",
+            "profile",
+        ],
+    )
+    .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut seen = String::new();
+    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    assert!(url.starts_with(&sandbox.base_url()), "url: {url}");
+    assert!(url.contains("state="), "url: {url}");
+
+    // The test is the browser: the sandbox redirects to the loopback receiver.
+    let page = reqwest::get(&url).await?;
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await?;
+    assert!(html.contains("Login successful"), "page: {html}");
+
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .ok_or("no stdout")?
+        .read_to_string(&mut stdout)
+        .await?;
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).await?;
+    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
+    let token: Value = serde_json::from_str(&stdout)?;
+    assert!(token["access_token"].is_string());
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_oob_reads_the_pasted_code_from_stdin() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let store = temp_path("oob-tokens.json");
+    let _ = std::fs::remove_file(&store);
+    let spec = format!("file:{}", store.display());
+    let mut command = login_command(
+        &sandbox,
+        &["procore", "--oob", "--no-browser", "--store", &spec],
+    );
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut seen = String::new();
+    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    assert!(
+        url.contains("urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob"),
+        "url: {url}"
+    );
+
+    let html = reqwest::get(&url).await?.text().await?;
+    let code = html
+        .split("<code id=\"code\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .ok_or("no code on the page")?
+        .to_owned();
+    let mut stdin = child.stdin.take().ok_or("no stdin")?;
+    stdin.write_all(format!("{code}\n").as_bytes()).await?;
+    drop(stdin);
+
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .ok_or("no stdout")?
+        .read_to_string(&mut stdout)
+        .await?;
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).await?;
+    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
+    let token: Value = serde_json::from_str(&stdout)?;
+    assert!(token["refresh_token"].is_string());
+
+    // The stored refresh token now serves `token --grant refresh_token`.
+    let output = run(oauth_clients(Some(&sandbox))
+        .args([
+            "token",
+            "procore",
+            "--grant",
+            "refresh_token",
+            "--store",
+            &spec,
+        ])
+        .args(rewrite_args(&sandbox)));
+    let _ = std::fs::remove_file(&store);
+    let output = output?;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let refreshed: Value = serde_json::from_slice(&output.stdout)?;
+    assert_ne!(refreshed["access_token"], token["access_token"]);
+    assert_eq!(sandbox.token_requests(Vendor::Procore), 2);
+    Ok(())
+}
+
+#[test]
+fn demo_runs_every_seed_vendor_against_the_in_process_sandbox() -> TestResult {
+    let output = run(oauth_clients(None).arg("demo"))?;
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stdout: {stdout}\nstderr: {}",
+        text(&output.stderr)
+    );
+    for vendor in ["procurios", "procurify", "procore", "procountor"] {
+        assert!(stdout.contains(vendor), "{vendor} missing: {stdout}");
+    }
+    assert!(stdout.contains("legacy_credentials"));
+    assert!(!stdout.contains("FAILED"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_times_out_on_the_chosen_port_when_no_browser_comes_back() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let port_text = port.to_string();
+    let mut child = login_command(
+        &sandbox,
+        &[
+            "procurios",
+            "--no-browser",
+            "--port",
+            &port_text,
+            "--timeout",
+            "1",
+            "--var",
+            "domain=api.craftbrouwers.nl",
+            "--scope",
+            "profile",
+        ],
+    )
+    .spawn()?;
+    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut seen = String::new();
+    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    let redirect = format!("http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback");
+    assert!(url.contains(&redirect), "url: {url}");
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).await?;
+    assert_eq!(status.code(), Some(1), "stderr: {seen}{rest}");
+    assert!(
+        rest.contains("no answer from the browser within 1 s"),
+        "stderr: {seen}{rest}"
+    );
+    // The receiver is gone with the process.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+    Ok(())
+}
+
+#[tokio::test]
+async fn sandbox_command_prints_rewrites_and_stops_on_interrupt() -> TestResult {
+    let mut child = tokio::process::Command::from(oauth_clients(None))
+        .args(["sandbox", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
+    let mut line = String::new();
+    tokio::time::timeout(Duration::from_secs(20), stdout.read_line(&mut line)).await??;
+    let rewrite = line
+        .trim()
+        .strip_prefix("--rewrite-url ")
+        .ok_or(line.clone())?;
+    let (_, to) = rewrite.split_once('=').ok_or("no FROM=TO")?;
+    assert!(to.starts_with("http://127.0.0.1:"), "line: {line}");
+
+    // The sandbox answers like the vendor: Procurify refuses a form body.
+    let base = to.trim_end_matches('/');
+    let base = &base[..base.rfind('/').ok_or("no vendor prefix")?];
+    let response = reqwest::Client::new()
+        .post(format!("{base}/procurify/oauth/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await?;
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+
+    let pid = child.id().ok_or("no pid")?;
+    let interrupted = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()?;
+    assert!(interrupted.success());
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+    assert_eq!(status.code(), Some(0));
+    Ok(())
+}
+
+#[tokio::test]
+async fn login_with_a_run_time_descriptor_uses_pkce_that_the_sandbox_checks() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let seed = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../providers/procore.yaml"),
+    )?;
+    let with_pkce = seed.replace(
+        "    out_of_band: true\n",
+        "    out_of_band: true\n    pkce: supported\n",
+    );
+    assert_ne!(seed, with_pkce, "procore.yaml changed shape");
+    let path = temp_path("procore-pkce.yaml");
+    std::fs::write(&path, with_pkce)?;
+    let descriptor = path.display().to_string();
+    let child = login_command(&sandbox, &["--descriptor", &descriptor, "--no-browser"]).spawn();
+    let result = async {
+        let mut child = child?;
+        let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+        let mut seen = String::new();
+        let url = authorize_url_from(&mut stderr, &mut seen).await?;
+        assert!(url.contains("code_challenge="), "url: {url}");
+        assert!(url.contains("code_challenge_method=S256"), "url: {url}");
+        let html = reqwest::get(&url).await?.text().await?;
+        assert!(html.contains("Login successful"), "page: {html}");
+        let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
+        let mut rest = String::new();
+        stderr.read_to_string(&mut rest).await?;
+        assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let _ = std::fs::remove_file(&path);
+    result
+}
+
+/// A `redis-server` on a free loopback port, killed on drop.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_redis() -> Result<Option<Redis>, Box<dyn std::error::Error>> {
+    let Ok(server) = which("redis-server") else {
+        if std::env::var_os("CI").is_some() {
+            return Err("redis-server is not installed; CI must install it".into());
+        }
+        eprintln!("skipped: redis-server is not installed");
+        return Ok(None);
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let child = Command::new(server)
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let redis = Redis { child, port };
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(Some(redis));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("redis-server did not start".into())
+}
+
+fn which(program: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(program))
+        .find(|path| path.is_file())
+        .ok_or(())
+}
+
+#[test]
+fn two_processes_sharing_a_redis_store_make_one_token_request() -> TestResult {
+    let Some(redis) = start_redis()? else {
+        return Ok(());
+    };
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let spec = format!("redis://127.0.0.1:{}/0", redis.port);
+    let reuse = || {
+        oauth_clients(Some(&sandbox))
+            .args(["token", "procore", "--store", &spec])
+            .args(rewrite_args(&sandbox))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    let first = reuse()?;
+    let second = reuse()?;
+    let first = first.wait_with_output()?;
+    let second = second.wait_with_output()?;
+    let third = reuse()?.wait_with_output()?;
+    for output in [&first, &second, &third] {
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    let access = |o: &Output| -> Result<Value, serde_json::Error> {
+        serde_json::from_slice::<Value>(&o.stdout).map(|v| v["access_token"].clone())
+    };
+    assert_eq!(access(&first)?, access(&second)?);
+    assert_eq!(access(&first)?, access(&third)?);
+    assert_eq!(sandbox.token_requests(Vendor::Procore), 1);
+    Ok(())
+}
