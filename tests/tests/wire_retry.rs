@@ -186,3 +186,46 @@ async fn connection_failures_are_retried_even_for_a_code_exchange() {
         "{text}"
     );
 }
+
+/// A vendor on the mock whose refresh tokens rotate (or not).
+fn refreshing_vendor(server: &MockServer, rotates: bool) -> Client {
+    let yaml = format!(
+        "id: rotating\nname: Rotating\nendpoints:\n  token: {}/oauth/token\n\
+         grants:\n  client_credentials: {{}}\n  refresh_token:\n    rotates: {rotates}\n\
+         client_auth: client_secret_post\n",
+        server.uri()
+    );
+    let provider = oauth_clients_core::Provider::from_yaml_str(&yaml, "rotating.yaml").unwrap();
+    let options = ClientOptions {
+        initial_backoff: Duration::from_millis(1),
+        ..ClientOptions::default()
+    };
+    Client::with_options(provider, config(), options).unwrap()
+}
+
+#[tokio::test]
+async fn a_rotating_refresh_token_is_not_resent_after_a_server_error() {
+    let server = MockServer::start().await;
+    mount_failures(&server, 503, 5, None).await;
+    let err = refreshing_vendor(&server, true)
+        .refresh(&SecretString::from("single-use-refresh"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(
+        requests(&server).await.len(),
+        1,
+        "a used refresh token is dead"
+    );
+}
+
+#[tokio::test]
+async fn a_reusable_refresh_token_is_retried_after_a_server_error() {
+    let server = MockServer::start().await;
+    mount_failures(&server, 503, 1, None).await;
+    refreshing_vendor(&server, false)
+        .refresh(&SecretString::from("reusable-refresh"))
+        .await
+        .unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+}

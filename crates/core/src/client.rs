@@ -861,12 +861,24 @@ impl Client {
         params.set("grant_type", self.grant_type(GrantKind::RefreshToken));
         params.set("refresh_token", refresh_token.expose_secret());
         self.extra_params(GrantKind::RefreshToken, &mut params)?;
+        // A rotating refresh token is single-use: once the vendor has seen it, a retry would
+        // be refused with `invalid_grant`, so it is retried only when it never left.
+        let rotates = self
+            .descriptor()
+            .grants
+            .refresh_token
+            .as_ref()
+            .is_some_and(|grant| grant.rotates);
         let mut token = self
             .token_call(TokenCall {
                 url,
                 params,
                 secrets: vec![refresh_token.clone()],
-                policy: RetryPolicy::Idempotent,
+                policy: if rotates {
+                    RetryPolicy::SingleUse
+                } else {
+                    RetryPolicy::Idempotent
+                },
             })
             .await?;
         if token.refresh_token.is_none() {

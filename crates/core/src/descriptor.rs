@@ -266,8 +266,9 @@ pub struct RefreshTokenGrant {
     /// When set, the grant is deprecated by the vendor; the note is shown to users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprecated: Option<String>,
-    /// Whether the vendor issues a new refresh token on each refresh (informational; the
-    /// engine always keeps whichever refresh token is newest).
+    /// Whether the vendor issues a new refresh token on each refresh and refuses a used one.
+    /// Such a refresh is retried only when the request never reached the vendor. Whatever
+    /// this says, the engine keeps whichever refresh token is newest.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rotates: bool,
 }
