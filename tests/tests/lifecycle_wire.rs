@@ -185,6 +185,63 @@ async fn invalid_grant_on_refresh_clears_the_token_and_requires_authorization() 
 }
 
 #[tokio::test]
+async fn a_users_revoked_refresh_token_is_never_replaced_by_an_application_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            serde_json::json!({"error": "invalid_grant", "error_description": "revoked"}),
+        ))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("app-token", 3600)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Like Procore: both a user grant and client credentials.
+    let yaml = format!(
+        "id: both_vendor\nname: Both vendor\nendpoints:\n  authorization: {uri}/authorize\n  \
+         token: {uri}/oauth/token\ngrants:\n  authorization_code: {{}}\n  \
+         client_credentials: {{}}\n  refresh_token: {{}}\nclient_auth: client_secret_post\n",
+        uri = server.uri()
+    );
+    let provider = Provider::from_yaml_str(&yaml, "test").unwrap();
+    let client = Client::with_options(
+        provider,
+        ClientConfig::new("c").secret(SecretString::from("s")),
+        no_retries(),
+    )
+    .unwrap();
+    let expired = || {
+        Token::new(
+            SecretString::from("expired"),
+            now() - 7200,
+            Some(now() - 3600),
+        )
+        .with_refresh_token(Some(SecretString::from("revoked-refresh")))
+    };
+
+    let user = TokenManager::builder(client.clone())
+        .subject("user-42")
+        .build();
+    user.set_token(expired()).await.unwrap();
+    let err = user.access_token().await.unwrap_err();
+    assert!(matches!(err, Error::AuthorizationRequired { .. }), "{err}");
+
+    // The application's own manager may get a new pair from client credentials.
+    let application = TokenManager::builder(client).build();
+    application.set_token(expired()).await.unwrap();
+    let token = application.access_token().await.unwrap();
+    assert_eq!(token.expose_secret(), "app-token");
+    server.verify().await;
+}
+
+#[tokio::test]
 async fn procurify_day_long_token_is_reused_for_its_whole_life() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

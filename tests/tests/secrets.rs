@@ -19,7 +19,8 @@ const PASSWORD: &str = "hunter2pw";
 const ACCESS: &str = "Acc3ss-Token-Value";
 const REFRESH: &str = "R3fresh-Token-Value";
 const CODE: &str = "Auth-C0de-Value";
-const SECRETS: [&str; 5] = [CLIENT_SECRET, PASSWORD, ACCESS, REFRESH, CODE];
+const USERNAME: &str = "joe.procountor-user";
+const SECRETS: [&str; 6] = [CLIENT_SECRET, PASSWORD, ACCESS, REFRESH, CODE, USERNAME];
 
 fn assert_clean(what: &str, text: &str) {
     for secret in SECRETS {
@@ -69,7 +70,7 @@ fn procountor_config(server: &MockServer) -> ClientConfig {
 
 fn user() -> UserCredentials {
     UserCredentials {
-        username: "joe".into(),
+        username: USERNAME.into(),
         password: SecretString::from(PASSWORD),
     }
 }

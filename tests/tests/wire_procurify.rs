@@ -118,6 +118,27 @@ async fn api_request_sends_bearer_and_client_header() {
         matches!(err, oauth_clients_core::Error::Config { .. }),
         "{err}"
     );
+    // Nor do paths that a URL parser reads as another host.
+    for sneaky in [
+        "//evil.example/x",
+        "///evil.example/x",
+        "\\\\evil.example/x",
+        "/\\evil.example/x",
+        "\\/evil.example/x",
+        "mailto:someone@evil.example",
+    ] {
+        match client.api_url(sneaky) {
+            Err(err) => assert!(
+                matches!(err, oauth_clients_core::Error::Config { .. }),
+                "{sneaky}: {err}"
+            ),
+            Ok(url) => assert_eq!(
+                url.host_str(),
+                Some("acme.procurify.com"),
+                "{sneaky} must stay on the API host"
+            ),
+        }
+    }
     assert_eq!(requests(&server).await.len(), 2);
 }
 

@@ -231,6 +231,22 @@ impl ApiResponse {
     }
 }
 
+/// The bearer token goes only where the vendor's API lives: `url` must share `base`'s origin.
+fn same_origin(vendor: &str, url: &Url, base: &Url) -> Result<(), Error> {
+    if url.origin() == base.origin() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        vendor: vendor.to_owned(),
+        message: format!(
+            "refusing to send the access token to {}: API requests must stay on the API's own \
+             host ({})",
+            http::display_url(url),
+            base.origin().ascii_serialization()
+        ),
+    })
+}
+
 impl Client {
     /// The vendor URL of an API path (before [`crate::ClientOptions::rewrites`]); see
     /// [`ApiRequest::path`] for how paths are joined to `endpoints.api_base`.
@@ -242,19 +258,8 @@ impl Client {
                 message: format!("invalid API URL: {err}"),
             })?;
             http::check_secure(&vendor, &url)?;
-            // The bearer token goes only where the vendor's API lives.
             if let Some(base) = self.resolve_endpoint(&EndpointKind::ApiBase)? {
-                if base.origin() != url.origin() {
-                    return Err(Error::Config {
-                        vendor,
-                        message: format!(
-                            "refusing to send the access token to {}: absolute API URLs must be \
-                             on the API's own host ({})",
-                            http::display_url(&url),
-                            base.origin().ascii_serialization()
-                        ),
-                    });
-                }
+                same_origin(&vendor, &url, &base)?;
             }
             return Ok(url);
         }
@@ -278,6 +283,8 @@ impl Client {
             vendor: vendor.clone(),
             message: format!("invalid API path: {err}"),
         })?;
+        // A "relative" path such as `//other.host/x` or `\\other.host/x` joins to another host.
+        same_origin(&vendor, &url, &base)?;
         http::check_secure(&vendor, &url)?;
         Ok(url)
     }

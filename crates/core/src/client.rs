@@ -186,7 +186,8 @@ pub struct UserCredentials {
 impl fmt::Debug for UserCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UserCredentials")
-            .field("username", &self.username)
+            // The vendor asks for both to be handled like the client secret.
+            .field("username", &"[redacted]")
             .field("password", &"[redacted]")
             .finish()
     }
@@ -942,7 +943,9 @@ impl Client {
             .transport()
             .execute(
                 &endpoint,
-                RetryPolicy::Idempotent,
+                // The user's password is posted again only if it never left: a resent login
+                // can count twice against the vendor's failed-login limits.
+                RetryPolicy::SingleUse,
                 parse::MAX_TOKEN_BODY,
                 || {
                     http.post(target.clone())
@@ -953,6 +956,7 @@ impl Client {
             .await?;
         let known = [
             user.password.expose_secret(),
+            user.username.as_str(),
             state.as_str(),
             self.inner
                 .config

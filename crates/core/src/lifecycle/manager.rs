@@ -43,12 +43,13 @@ pub trait TokenSource: Send + Sync {
 /// The engine as a token source: refreshes with the refresh token when there is one, else runs
 /// the client credentials grant, else the legacy credentials flow when user credentials were
 /// given (see [`TokenManagerBuilder::user_credentials`]). A refresh token refused with
-/// `invalid_grant` is replaced by running such a grant again when the vendor has one; otherwise
-/// the manager clears the token and returns [`Error::AuthorizationRequired`].
+/// `invalid_grant` is replaced by running such a grant again when the vendor has one and the
+/// manager acts for the application (no subject, see [`TokenManagerBuilder::subject`]);
+/// otherwise the manager clears the token and returns [`Error::AuthorizationRequired`].
 #[async_trait]
 impl TokenSource for Client {
     async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
-        fetch_with_client(self, None, previous).await
+        fetch_with_client(self, Actor::Application, previous).await
     }
 
     fn max_fetch_duration(&self) -> Duration {
@@ -60,20 +61,22 @@ impl TokenSource for Client {
     }
 }
 
-/// A [`Client`] plus the user's own credentials, which the user opted in to give.
-struct ClientWithUser {
+/// A [`Client`] for a key with a subject: a user's tokens. The client credentials grant never
+/// runs for it (an application token must not replace a user's), and the legacy credentials
+/// flow only with the user's own credentials, which the user opted in to give.
+struct ClientForUser {
     client: Client,
-    user: UserCredentials,
+    user: Option<UserCredentials>,
 }
 
 #[async_trait]
-impl TokenSource for ClientWithUser {
+impl TokenSource for ClientForUser {
     async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
-        fetch_with_client(&self.client, Some(&self.user), previous).await
+        fetch_with_client(&self.client, Actor::User(self.user.as_ref()), previous).await
     }
 
     fn max_fetch_duration(&self) -> Duration {
-        client_max_fetch(&self.client, true)
+        client_max_fetch(&self.client, self.user.is_some())
     }
 
     fn expiry_margin(&self) -> Option<Duration> {
@@ -107,24 +110,32 @@ fn client_max_fetch(client: &Client, legacy: bool) -> Duration {
     if legacy { one.saturating_mul(2) } else { one }
 }
 
-/// Runs again a grant that needs no user interaction, if there is one.
-async fn rerun_grant(
-    client: &Client,
-    user: Option<&UserCredentials>,
-) -> Option<Result<Token, Error>> {
+/// Whom the tokens of a manager act for.
+#[derive(Clone, Copy)]
+enum Actor<'a> {
+    /// The application itself (no subject): the client credentials grant may run.
+    Application,
+    /// A user (the key has a subject), with the user's own credentials when given.
+    User(Option<&'a UserCredentials>),
+}
+
+/// Runs again a grant that needs no user interaction and fits the actor, if there is one.
+async fn rerun_grant(client: &Client, actor: Actor<'_>) -> Option<Result<Token, Error>> {
     let grants = &client.provider().descriptor().grants;
-    if grants.client_credentials.is_some() {
-        Some(client.client_credentials().await)
-    } else if let (Some(user), Some(_)) = (user, grants.legacy_credentials.as_ref()) {
-        Some(client.legacy_credentials(user).await)
-    } else {
-        None
+    match actor {
+        Actor::Application if grants.client_credentials.is_some() => {
+            Some(client.client_credentials().await)
+        }
+        Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
+            Some(client.legacy_credentials(user).await)
+        }
+        _ => None,
     }
 }
 
 async fn fetch_with_client(
     client: &Client,
-    user: Option<&UserCredentials>,
+    actor: Actor<'_>,
     previous: Option<&Token>,
 ) -> Result<Token, Error> {
     let can_refresh = client
@@ -141,13 +152,13 @@ async fn fetch_with_client(
                 Ok(token) => Ok(token.inherit_refresh_token(previous)),
                 // The refresh token is dead; a grant that needs no user gets a new pair.
                 Err(err) if err.is_invalid_grant() => {
-                    rerun_grant(client, user).await.unwrap_or(Err(err))
+                    rerun_grant(client, actor).await.unwrap_or(Err(err))
                 }
                 Err(err) => Err(err),
             };
         }
     }
-    rerun_grant(client, user).await.unwrap_or_else(|| {
+    rerun_grant(client, actor).await.unwrap_or_else(|| {
         Err(Error::AuthorizationRequired {
             vendor: client.provider().id().to_owned(),
             reason: "no usable token is stored and no grant can run without the user; run the \
@@ -345,7 +356,11 @@ impl TokenManagerBuilder {
         self
     }
 
-    /// The user or subject the tokens act for (part of the key).
+    /// The user or subject the tokens act for (part of the key). A manager with a subject holds
+    /// a user's tokens: it refreshes them, but never replaces them with an application token
+    /// from the client credentials grant; when the user's refresh token is refused it returns
+    /// [`Error::AuthorizationRequired`]. Give tokens from the authorization code flow to such a
+    /// manager with [`TokenManager::set_token`].
     pub fn subject(mut self, subject: impl Into<String>) -> TokenManagerBuilder {
         self.key = self.key.subject(subject);
         self
@@ -367,8 +382,10 @@ impl TokenManagerBuilder {
     /// The manager.
     pub fn build(self) -> TokenManager {
         let source: Arc<dyn TokenSource> = match self.source {
-            BuilderSource::Client(client, None) => Arc::new(client),
-            BuilderSource::Client(client, Some(user)) => Arc::new(ClientWithUser { client, user }),
+            BuilderSource::Client(client, user) if self.key.subject.is_some() || user.is_some() => {
+                Arc::new(ClientForUser { client, user })
+            }
+            BuilderSource::Client(client, _) => Arc::new(client),
             BuilderSource::Custom(source) => source,
         };
         let fetch_timeout = self
