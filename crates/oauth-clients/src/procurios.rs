@@ -54,12 +54,18 @@ client_auth: client_secret_post
 token_request:
   encoding: form
 scopes:
+  # The client grants "at least one scope to claim"; which ones differ per installation, so there
+  # is no default: pass them in the configuration (the vendor refuses a request without).
   separator: ' '
 token_response:
   # The code-exchange answer is documented as `access_token` alone; the client-credentials
-  # answer shows `expires_in: 3600`, which we assume for the former too.
+  # answer shows `expires_in: 3600`, which we assume for the former too. Both documents print
+  # that answer with single quotes (`{'access_token': …}`), which is not JSON; we read it as the
+  # JSON the same pages show for client credentials, and the engine parses JSON only.
   default_expires_in: 3600
 api:
+  # 001 also sends `Accept-Language: en-US,en;q=0.5`, as an option: add it per request
+  # (`ApiRequest::header`) when you want answers in a given language.
   headers:
     Accept: application/vnd.procurios.application+json; version=1
   request_id_header: ProbaseRequestId
