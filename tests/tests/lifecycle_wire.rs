@@ -184,6 +184,39 @@ async fn invalid_grant_on_refresh_clears_the_token_and_requires_authorization() 
     server.verify().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn managers_of_the_same_key_built_apart_share_one_token_request() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(100))
+                .set_body_json(token_json("shared-token", 3600)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = store_support::client(&store_support::token_url(&server));
+    // Two API clients made in different parts of a program, each with its own manager.
+    let first = AuthorizedClient::new(client.clone());
+    let second = AuthorizedClient::new(client);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let manager = if i % 2 == 0 {
+            first.manager().clone()
+        } else {
+            second.manager().clone()
+        };
+        tasks.push(tokio::spawn(async move { manager.access_token().await }));
+    }
+    for task in tasks {
+        let token = task.await.unwrap().unwrap();
+        assert_eq!(token.expose_secret(), "shared-token");
+    }
+    server.verify().await;
+}
+
 #[tokio::test]
 async fn a_users_revoked_refresh_token_is_never_replaced_by_an_application_token() {
     let server = MockServer::start().await;

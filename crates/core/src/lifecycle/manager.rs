@@ -344,7 +344,8 @@ enum BuilderSource {
 }
 
 impl TokenManagerBuilder {
-    /// Where tokens are kept; a fresh [`MemoryStore`] when not set.
+    /// Where tokens are kept; when not set, this process's [`MemoryStore::process`], which
+    /// managers of the same key share.
     pub fn store(mut self, store: Arc<dyn TokenStore>) -> TokenManagerBuilder {
         self.store = Some(store);
         self
@@ -402,7 +403,7 @@ impl TokenManagerBuilder {
                 vendor: self.key.vendor.clone(),
                 key: self.key,
                 source,
-                store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+                store: self.store.unwrap_or_else(|| MemoryStore::process()),
                 margin,
                 fetch_timeout,
                 lock_ttl: fetch_timeout.saturating_add(Duration::from_secs(10)),

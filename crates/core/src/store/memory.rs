@@ -1,7 +1,7 @@
 //! The in-memory store, the default.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +27,14 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// The store shared by every manager of this process that was given no store, so that
+    /// managers of the same key (built apart, e.g. by two `AuthorizedClient`s) share one token
+    /// and one refresh.
+    pub fn process() -> Arc<MemoryStore> {
+        static PROCESS: LazyLock<Arc<MemoryStore>> = LazyLock::new(Arc::default);
+        PROCESS.clone()
     }
 
     fn inner(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
