@@ -229,3 +229,23 @@ async fn a_reusable_refresh_token_is_retried_after_a_server_error() {
         .unwrap();
     assert_eq!(requests(&server).await.len(), 2);
 }
+
+#[tokio::test]
+async fn too_many_requests_honours_retry_after_as_an_http_date() {
+    let server = MockServer::start().await;
+    // HTTP dates have whole seconds: two seconds ahead is at least one second of waiting.
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
+    mount_failures(&server, 429, 1, Some(&date)).await;
+    let started = Instant::now();
+    procore(&server).client_credentials().await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_retry_after_date_in_the_past_retries_at_once() {
+    let server = MockServer::start().await;
+    mount_failures(&server, 503, 1, Some("Wed, 21 Oct 2015 07:28:00 GMT")).await;
+    procore(&server).client_credentials().await.unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+}

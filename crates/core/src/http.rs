@@ -63,10 +63,28 @@ pub(crate) fn rewrite(vendor: &str, options: &ClientOptions, url: &Url) -> Resul
     let rewritten = format!("{to}{}", &text[from.len()..]);
     let parsed = Url::parse(&rewritten).map_err(|err| Error::Config {
         vendor: vendor.to_owned(),
-        message: format!("the rewrite of `{from}` to `{to}` gives an invalid URL: {err}"),
+        message: format!(
+            "the rewrite of `{}` to `{}` gives an invalid URL: {err}",
+            redact_userinfo(from),
+            redact_userinfo(to)
+        ),
     })?;
     check_secure(vendor, &parsed)?;
     Ok(parsed)
+}
+
+/// A URL prefix as given by the user, without any `user:password@` it carries.
+fn redact_userinfo(prefix: &str) -> String {
+    match Url::parse(prefix) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            // Both setters only fail for URLs that cannot have credentials at all.
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        Ok(_) => prefix.to_owned(),
+        Err(_) => "(unparseable URL)".to_owned(),
+    }
 }
 
 /// How a request may be retried.
@@ -234,14 +252,19 @@ pub(crate) fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A `Retry-After` given in seconds (the HTTP-date form is not used by token endpoints and is
-/// ignored: the computed backoff applies).
+/// A `Retry-After` in either of its forms (RFC 9110 §10.2.3): seconds, or an HTTP date (a date
+/// in the past means now). Unreadable values are ignored: the computed backoff applies.
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    header_str(headers, RETRY_AFTER.as_str())?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    let value = header_str(headers, RETRY_AFTER.as_str())?;
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
 }
 
 /// Reads a body chunk by chunk; `Ok(None)` as soon as it is known to exceed `cap`.
@@ -340,5 +363,27 @@ mod tests {
     fn display_url_drops_secrets() {
         let u = Url::parse("https://user:pw@h.example/p?code=abc#frag").unwrap();
         assert_eq!(display_url(&u), "https://h.example/p");
+    }
+
+    #[test]
+    fn rewrite_errors_never_show_credentials_of_the_prefixes() {
+        let options = ClientOptions {
+            rewrites: vec![(
+                "https://a.example/".into(),
+                "http://proxy-user:proxy-pass@127.0.0.1:99999".into(),
+            )],
+            ..ClientOptions::default()
+        };
+        let err = rewrite("v", &options, &Url::parse("https://a.example/t").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.contains("proxy-pass") && !err.contains("proxy-user"),
+            "{err}"
+        );
+        assert_eq!(
+            redact_userinfo("http://u:p@127.0.0.1:8080/x"),
+            "http://127.0.0.1:8080/x"
+        );
     }
 }
