@@ -8,8 +8,8 @@ use std::time::Duration;
 use oauth_clients_core::descriptor::ClientAuth;
 use oauth_clients_core::store::open_store;
 use oauth_clients_core::{
-    ApiRequest, Client, ClientConfig, ClientOptions, GrantKind, Provider, Token, TokenManager,
-    TokenStore, UserCredentials,
+    ApiRequest, Client, ClientConfig, ClientOptions, Error, GrantKind, Provider, StoreErrorKind,
+    Token, TokenManager, TokenStore, UserCredentials,
 };
 use secrecy::SecretString;
 
@@ -25,20 +25,46 @@ pub(crate) const USERNAME_ENV: &str = "OAUTH_USERNAME";
 /// The environment variable holding a legacy-flow password.
 pub(crate) const PASSWORD_ENV: &str = "OAUTH_PASSWORD";
 
+/// The store subject of the user's tokens (`login`'s), without `--user=NAME`.
+const LOGIN_SUBJECT: &str = "login";
+
 /// Everything a command needs about one vendor.
 pub(crate) struct Session {
+    /// The vendor's client, configured from the shared options.
     pub client: Client,
+    /// The chosen store, if any (`None`: memory).
     pub store: Option<Arc<dyn TokenStore>>,
+    /// Procountor's user credentials, when given in the environment.
     pub user: Option<UserCredentials>,
+    /// `--user`: `Some("")` when given without a name.
+    pub user_name: Option<String>,
 }
 
-/// Parses `NAME=VALUE`.
-fn split_pair<'a>(text: &'a str, flag: &str) -> Result<(&'a str, &'a str), Failure> {
+/// Parses `NAME=VALUE` of `--var`. The text is never echoed: the value may be a secret.
+fn split_var(text: &str) -> Result<(&str, &str), Failure> {
     match text.split_once('=') {
         Some((name, value)) if !name.is_empty() => Ok((name, value)),
-        _ => Err(Failure::usage(format!(
-            "{flag} takes NAME=VALUE, got `{text}`"
-        ))),
+        Some(_) => Err(Failure::usage(
+            "--var takes NAME=VALUE; the name before `=` is empty",
+        )),
+        None => Err(Failure::usage(
+            "--var takes NAME=VALUE; an argument has no `=` (its text is not shown: it may be \
+             a secret)",
+        )),
+    }
+}
+
+/// A URL as it may be shown in a message: without user, password, query or fragment.
+pub(crate) fn redact_url(text: &str) -> String {
+    match url::Url::parse(text) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => "(not a URL; not shown)".to_owned(),
     }
 }
 
@@ -46,7 +72,13 @@ fn split_pair<'a>(text: &'a str, flag: &str) -> Result<(&'a str, &'a str), Failu
 pub(crate) fn parse_rewrites(rewrites: &[String]) -> Result<Vec<(String, String)>, Failure> {
     rewrites
         .iter()
-        .map(|r| split_pair(r, "--rewrite-url").map(|(from, to)| (from.to_owned(), to.to_owned())))
+        .map(|text| match text.split_once('=') {
+            Some((from, to)) if !from.is_empty() => Ok((from.to_owned(), to.to_owned())),
+            _ => Err(Failure::usage(format!(
+                "--rewrite-url takes FROM=TO, got `{}`",
+                redact_url(text)
+            ))),
+        })
         .collect()
 }
 
@@ -66,6 +98,7 @@ impl Session {
         Session::with_provider(provider, common, redirect_uri)
     }
 
+    /// Builds the client of a resolved vendor from the shared options and the environment.
     pub(crate) fn with_provider(
         provider: Provider,
         common: &Common,
@@ -89,7 +122,7 @@ impl Session {
             None => {}
         }
         for var in &common.vars {
-            let (name, value) = split_pair(var, "--var")?;
+            let (name, value) = split_var(var)?;
             if !descriptor.variables.contains_key(name) {
                 let known: Vec<&String> = descriptor.variables.keys().collect();
                 return Err(Failure::usage(format!(
@@ -143,6 +176,7 @@ impl Session {
             client,
             store,
             user,
+            user_name: common.user.clone(),
         })
     }
 
@@ -150,28 +184,56 @@ impl Session {
         self.client.provider().id()
     }
 
-    /// A token manager over the chosen store (memory when none), with the user's credentials
-    /// when the vendor's unattended flow needs them.
-    pub(crate) fn manager(&self) -> TokenManager {
+    /// The store subject of the user's tokens: `login`, or `login:NAME` with `--user=NAME`.
+    fn user_subject(&self) -> String {
+        match self.user_name.as_deref() {
+            Some(name) if !name.is_empty() => format!("{LOGIN_SUBJECT}:{name}"),
+            _ => LOGIN_SUBJECT.to_owned(),
+        }
+    }
+
+    /// Whether `token` (with `grant`) or `call` acts for the user who logged in rather than for
+    /// the client itself: with `--user`, with the refresh token or legacy grants, or when the
+    /// vendor has no client credentials grant.
+    pub(crate) fn for_user(&self, grant: Option<GrantKind>) -> Result<bool, Failure> {
+        let has_client_credentials = self
+            .client
+            .provider()
+            .descriptor()
+            .grants
+            .client_credentials
+            .is_some();
+        match grant {
+            Some(GrantKind::ClientCredentials) if self.user_name.is_some() => Err(Failure::usage(
+                "--user cannot be combined with --grant client_credentials: that grant gets \
+                     the client's own token, not a user's",
+            )),
+            Some(GrantKind::ClientCredentials) => Ok(false),
+            Some(GrantKind::RefreshToken | GrantKind::LegacyCredentials) => Ok(true),
+            _ => Ok(self.user_name.is_some() || !has_client_credentials),
+        }
+    }
+
+    /// A token manager over the chosen store (memory when none). For the user's tokens it is
+    /// keyed by the user subject (so it never shares an entry with the client's own token),
+    /// with the user's credentials when the vendor's unattended flow needs them.
+    pub(crate) fn manager(&self, for_user: bool) -> TokenManager {
         let mut builder = TokenManager::builder(self.client.clone());
         if let Some(store) = &self.store {
             builder = builder.store(Arc::clone(store));
         }
-        if let Some(user) = &self.user {
-            builder = builder.user_credentials(user.clone());
+        if for_user {
+            builder = builder.subject(self.user_subject());
+            if let Some(user) = &self.user {
+                builder = builder.user_credentials(user.clone());
+            }
         }
         builder.build()
     }
 
     /// Prints the vendor's deprecation note of a grant to stderr.
     pub(crate) fn warn_deprecated(&self, grant: GrantKind) {
-        let grants = &self.client.provider().descriptor().grants;
-        if let Some(note) = grants.common(grant).and_then(|c| c.deprecated) {
-            eprintln!(
-                "warning: {}: grant `{grant}` is deprecated by the vendor: {note}",
-                self.vendor()
-            );
-        }
+        warn_deprecated(self.client.provider(), grant);
     }
 
     fn user(&self) -> Result<&UserCredentials, Failure> {
@@ -184,16 +246,66 @@ impl Session {
         })
     }
 
-    /// Stores a token the command obtained itself, when a store was chosen.
+    /// Stores a token the command obtained itself, when a store was chosen. When storing
+    /// fails the token is still printed (a rotated refresh token must not be lost) and the
+    /// command exits 1 with the store's error.
     async fn keep(&self, manager: &TokenManager, token: &Token) -> Result<(), Failure> {
         if self.store.is_some() {
-            manager.set_token(token.clone()).await?;
+            if let Err(err) = manager.set_token(token.clone()).await {
+                return Err(self.not_stored(token, err));
+            }
         }
         Ok(())
     }
 
-    /// A valid token: the stored one, refreshed or obtained as needed.
-    pub(crate) async fn current_token(&self, manager: &TokenManager) -> Result<Token, Failure> {
+    /// The failure of a token obtained but not stored: the token goes to stdout anyway.
+    fn not_stored(&self, token: &Token, err: Error) -> Failure {
+        Failure::Kept {
+            output: token_json(self.vendor(), token),
+            message: not_stored_message(err),
+        }
+    }
+
+    /// A manager's answer. A new token that could not be stored is still served (the manager
+    /// keeps it in memory), with the store's error as the second value.
+    async fn managed(
+        &self,
+        manager: &TokenManager,
+        result: Result<Arc<Token>, Error>,
+    ) -> Result<(Token, Option<String>), Failure> {
+        match result {
+            Ok(token) => Ok((token.as_ref().clone(), None)),
+            Err(Error::Store(err)) if err.kind() == StoreErrorKind::NotPersisted => {
+                let message = not_stored_message(Error::Store(err));
+                // The manager serves the new token from memory.
+                let token = manager.token().await?;
+                Ok((token.as_ref().clone(), Some(message)))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// A token result for `token`: printed even when it could not be stored.
+    async fn token_result(
+        &self,
+        manager: &TokenManager,
+        result: Result<Arc<Token>, Error>,
+    ) -> Result<Token, Failure> {
+        match self.managed(manager, result).await? {
+            (token, None) => Ok(token),
+            (token, Some(message)) => Err(Failure::Kept {
+                output: token_json(self.vendor(), &token),
+                message,
+            }),
+        }
+    }
+
+    /// A valid token: the stored one, refreshed or obtained as needed; with the store's error
+    /// when a new token could not be stored.
+    pub(crate) async fn current_token(
+        &self,
+        manager: &TokenManager,
+    ) -> Result<(Token, Option<String>), Failure> {
         let grants = &self.client.provider().descriptor().grants;
         if grants.client_credentials.is_none() && self.user.is_some() {
             self.warn_deprecated(GrantKind::LegacyCredentials);
@@ -205,16 +317,25 @@ impl Session {
         {
             self.user()?;
         }
-        Ok(manager.token().await?.as_ref().clone())
+        let result = manager.token().await;
+        self.managed(manager, result).await
     }
 
     /// `oauth-clients token`.
     pub(crate) async fn token(&self, grant: Option<&str>) -> Result<Token, Failure> {
-        let manager = self.manager();
-        let Some(grant) = grant else {
-            return self.current_token(&manager).await;
+        let kind: Option<GrantKind> = grant
+            .map(|grant| grant.parse().map_err(Failure::usage))
+            .transpose()?;
+        let manager = self.manager(self.for_user(kind)?);
+        let Some(kind) = kind else {
+            return match self.current_token(&manager).await? {
+                (token, None) => Ok(token),
+                (token, Some(message)) => Err(Failure::Kept {
+                    output: token_json(self.vendor(), &token),
+                    message,
+                }),
+            };
         };
-        let kind: GrantKind = grant.parse().map_err(Failure::usage)?;
         let grants = &self.client.provider().descriptor().grants;
         if grants.common(kind).is_none() {
             let offered: Vec<&str> = grants.kinds().into_iter().map(GrantKind::as_str).collect();
@@ -231,29 +352,7 @@ impl Session {
                 let user = self.user()?;
                 self.client.legacy_credentials(user).await?
             }
-            GrantKind::RefreshToken => {
-                let store = self.store.as_ref().ok_or_else(|| {
-                    Failure::usage(
-                        "--grant refresh_token needs --store with a token that has a refresh token",
-                    )
-                })?;
-                let stored = store
-                    .get(manager.storage_key())
-                    .await
-                    .map_err(|err| Failure::vendor(err.to_string()))?;
-                let Some(refresh) = stored.as_ref().and_then(|t| t.refresh_token().cloned()) else {
-                    return Err(Failure::usage(format!(
-                        "{}: the store holds no refresh token for this client; run `login` or \
-                         `token` with the same --store first",
-                        self.vendor()
-                    )));
-                };
-                let token = self.client.refresh(&refresh).await?;
-                match &stored {
-                    Some(previous) => token.inherit_refresh_token(previous),
-                    None => token,
-                }
-            }
+            GrantKind::RefreshToken => return self.refresh(&manager).await,
             GrantKind::AuthorizationCode => {
                 return Err(Failure::usage(format!(
                     "the authorization code grant needs the user's browser: run `oauth-clients \
@@ -264,6 +363,35 @@ impl Session {
         };
         self.keep(&manager, &token).await?;
         Ok(token)
+    }
+
+    /// `token --grant refresh_token`: a new token from the user's stored refresh token, through
+    /// the manager, so that the store's lock makes one refresh however many processes ask
+    /// (a waiting process gets the token the first one stored), and the new pair is stored
+    /// before it is printed.
+    async fn refresh(&self, manager: &TokenManager) -> Result<Token, Failure> {
+        if self.store.is_none() {
+            return Err(Failure::usage(
+                "--grant refresh_token needs --store with a token that has a refresh token",
+            ));
+        }
+        let stored = match manager.store().get(manager.storage_key()).await {
+            Ok(stored) => stored,
+            // Reported (and moved aside) by the store.
+            Err(err) if err.kind() == StoreErrorKind::Corrupt => None,
+            Err(err) => return Err(Error::Store(err).into()),
+        };
+        let Some(stored) = stored.filter(|t| t.refresh_token().is_some()) else {
+            return Err(Failure::usage(format!(
+                "{}: the store holds no refresh token for this user; run `login` with the same \
+                 --store (and --user) first",
+                self.vendor()
+            )));
+        };
+        // Ask for a token other than the stored one: the manager refreshes under the store's
+        // lock, unless another process did meanwhile.
+        let result = manager.refresh_rejected(stored.access_token()).await;
+        self.token_result(manager, result).await
     }
 
     /// `oauth-clients call`: the body, and whether the status was a success.
@@ -281,13 +409,26 @@ impl Session {
                 .map_err(|err| Failure::usage(format!("--data is not valid JSON: {err}")))?;
             request = request.json(body);
         }
-        let manager = self.manager();
-        let token = self.current_token(&manager).await?;
+        let manager = self.manager(self.for_user(None)?);
+        let (token, mut not_stored) = self.current_token(&manager).await?;
         let mut response = self.client.send_api(&token, &request).await?;
         if response.is_unauthorized() {
             eprintln!("note: the API refused the token; getting a new one and trying again");
-            let fresh = manager.refresh_rejected(token.access_token()).await?;
+            let result = manager.refresh_rejected(token.access_token()).await;
+            let (fresh, unsaved) = self.managed(&manager, result).await?;
+            not_stored = not_stored.or(unsaved);
             response = self.client.send_api(&fresh, &request).await?;
+        }
+        if let Some(message) = not_stored {
+            // The call still goes on; the command then fails with the store's error.
+            if let Some(id) = response.request_id() {
+                eprintln!("request id: {id}");
+            }
+            print_body(response.body());
+            return Err(Failure::Kept {
+                output: String::new(),
+                message,
+            });
         }
         if let Some(id) = response.request_id() {
             eprintln!("request id: {id}");
@@ -310,8 +451,9 @@ impl Session {
         open_browser: bool,
         timeout: Duration,
     ) -> Result<Token, Failure> {
+        // The authorize URL has the rewrites applied already.
         let request = self.client.authorize_url()?;
-        let url = self.client.effective_url(&request.url)?;
+        let url = request.url.clone();
         eprintln!(
             "Open this URL in your browser to log in to {}:",
             self.vendor()
@@ -322,9 +464,10 @@ impl Session {
         }
         let spinner = Spinner::start("waiting for the browser to come back");
         let client = self.client.clone();
+        let state = request.state.clone();
         let outcome = tokio::time::timeout(
             timeout,
-            receiver.serve(move |callback| {
+            receiver.serve(&state, move |callback| {
                 let client = client.clone();
                 let request = request.clone();
                 async move { client.exchange_code(&request, &callback).await }
@@ -342,7 +485,7 @@ impl Session {
                 )));
             }
         };
-        self.keep(&self.manager(), &token).await?;
+        self.keep(&self.manager(true), &token).await?;
         Ok(token)
     }
 
@@ -368,8 +511,9 @@ impl Session {
                 self.vendor()
             )));
         }
+        // The authorize URL has the rewrites applied already.
         let request = self.client.authorize_url()?;
-        let url = self.client.effective_url(&request.url)?;
+        let url = request.url.clone();
         eprintln!(
             "Open this URL in your browser to log in to {}:",
             self.vendor()
@@ -387,9 +531,31 @@ impl Session {
             .client
             .exchange_code_oob(&SecretString::from(code), request.pkce_verifier.as_ref())
             .await?;
-        self.keep(&self.manager(), &token).await?;
+        self.keep(&self.manager(true), &token).await?;
         Ok(token)
     }
+}
+
+/// Prints a grant's deprecation note from the vendor's descriptor to stderr, if it has one.
+pub(crate) fn warn_deprecated(provider: &Provider, grant: GrantKind) {
+    let grants = &provider.descriptor().grants;
+    if let Some(note) = grants.common(grant).and_then(|c| c.deprecated) {
+        eprintln!(
+            "warning: {}: grant `{grant}` is deprecated by the vendor: {note}",
+            provider.id()
+        );
+    }
+}
+
+/// The message of a token obtained but not stored. `token` and `login` print the token on
+/// stdout all the same; `call` goes on with it.
+fn not_stored_message(err: Error) -> String {
+    let failure = Failure::from(err);
+    format!(
+        "a new token was obtained but could not be stored (`token` and `login` print it on \
+         stdout all the same; keep its refresh token): {}",
+        failure.message()
+    )
 }
 
 async fn read_line() -> Result<String, Failure> {

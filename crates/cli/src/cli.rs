@@ -35,6 +35,12 @@ pub(crate) enum Command {
         descriptor: Option<std::path::PathBuf>,
     },
     /// Gets a token and prints it as JSON on stdout.
+    ///
+    /// Which token: the client's own token (client credentials), kept under the client's key;
+    /// or the user's token that `login` stored (the user key, see --user). `token` uses the
+    /// user's token when --user is given, when --grant is refresh_token or
+    /// legacy_credentials, or when the vendor has no client_credentials grant; the client's
+    /// own token otherwise. The two never replace each other in a store.
     Token {
         /// A vendor id from `providers/` (or use --descriptor).
         vendor: Option<String>,
@@ -47,6 +53,10 @@ pub(crate) enum Command {
         common: Common,
     },
     /// Logs in through the browser (authorization code with PKCE and state) and prints the token.
+    ///
+    /// With --store, the user's tokens are stored under the user key (see --user), never under
+    /// the client's own key; `token --user`, `token --grant refresh_token` and `call --user`
+    /// use them afterwards.
     Login {
         /// A vendor id from `providers/` (or use --descriptor).
         vendor: Option<String>,
@@ -66,6 +76,9 @@ pub(crate) enum Command {
         common: Common,
     },
     /// Calls the vendor's API with a token; prints the response body on stdout.
+    ///
+    /// Uses the user's token that `login` stored when --user is given or when the vendor has
+    /// no client_credentials grant; the client's own token otherwise.
     Call {
         /// `<vendor> <METHOD> <PATH>`, or `<METHOD> <PATH>` with --descriptor. PATH is relative
         /// to the vendor's API base URL.
@@ -130,4 +143,15 @@ pub(crate) struct Common {
     /// Where tokens are kept: `memory`, `file:PATH` or `redis://HOST:PORT/DB`.
     #[arg(long, value_name = "URI")]
     pub store: Option<String>,
+    /// Uses the user's token (the one `login` stored) instead of the client's own token.
+    /// `--user=NAME` names the user, to keep several users' logins apart in one store; `login`
+    /// stores under the same name.
+    #[arg(
+        long,
+        value_name = "NAME",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = ""
+    )]
+    pub user: Option<String>,
 }

@@ -133,6 +133,8 @@ async fn run_vendor(
     let mut kinds = provider.descriptor().grants.kinds();
     kinds.sort_by_key(|kind| *kind == GrantKind::RefreshToken);
     for kind in kinds {
+        // Procountor's legacy flow: the vendor's deprecation note, as `token` prints it.
+        crate::auth::warn_deprecated(provider, kind);
         let started = Instant::now();
         let result: Result<Token, String> = match kind {
             GrantKind::ClientCredentials => {
@@ -213,10 +215,9 @@ fn describe_token(token: &Token) -> String {
 /// Plays the browser against the sandbox: follows the authorize URL, then reads the code from
 /// the redirect (or from the out-of-band page) and exchanges it.
 async fn browser_login(client: &Client) -> Result<Token, String> {
+    // The authorize URL has the rewrites applied already.
     let request = client.authorize_url().map_err(|e| e.to_string())?;
-    let url = client
-        .effective_url(&request.url)
-        .map_err(|e| e.to_string())?;
+    let url = request.url.clone();
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

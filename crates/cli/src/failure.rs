@@ -9,27 +9,48 @@ pub(crate) enum Failure {
     Usage(String),
     /// The vendor or the network failed: exit status 1.
     Vendor(String),
+    /// The command got its result but could not keep it (e.g. a new token that could not be
+    /// stored): the result still goes to stdout, so that a rotated refresh token is not lost,
+    /// and the message to stderr; exit status 1.
+    Kept {
+        /// What goes to stdout.
+        output: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl Failure {
+    /// A usage or descriptor error.
     pub(crate) fn usage(message: impl Into<String>) -> Failure {
         Failure::Usage(message.into())
     }
 
+    /// A vendor or network failure.
     pub(crate) fn vendor(message: impl Into<String>) -> Failure {
         Failure::Vendor(message.into())
     }
 
+    /// The exit status.
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => 2,
-            Failure::Vendor(_) => 1,
+            Failure::Vendor(_) | Failure::Kept { .. } => 1,
         }
     }
 
+    /// The message for stderr.
     pub(crate) fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Vendor(m) => m,
+            Failure::Usage(m) | Failure::Vendor(m) | Failure::Kept { message: m, .. } => m,
+        }
+    }
+
+    /// What goes to stdout even though the command failed.
+    pub(crate) fn output(&self) -> Option<&str> {
+        match self {
+            Failure::Kept { output, .. } => Some(output),
+            _ => None,
         }
     }
 }
@@ -71,7 +92,8 @@ fn describe(err: &Error) -> String {
     }
     if let Error::AuthorizationRequired { vendor, .. } = err {
         message.push_str(&format!(
-            "\n  hint: run `oauth-clients login {vendor} --store …` first, with the same --store"
+            "\n  hint: run `oauth-clients login {vendor} --store …` first, with the same --store \
+             (and the same --user=NAME, if one was given)"
         ));
     }
     message

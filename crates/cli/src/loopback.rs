@@ -53,9 +53,15 @@ impl Receiver {
         format!("http://127.0.0.1:{}{CALLBACK_PATH}", self.port)
     }
 
-    /// Serves until a callback arrives, runs `exchange` on it, answers the browser with the
-    /// outcome and returns it. Other paths (a favicon…) get a 404 and the wait goes on.
-    pub(crate) async fn serve<F, Fut>(self, exchange: F) -> Result<Token, Failure>
+    /// Serves until the callback of this login arrives (the one carrying `state`), runs
+    /// `exchange` on it, answers the browser with the outcome and returns it. Other paths (a
+    /// favicon…) get a 404, a redirect with another or no state gets an error page, and the
+    /// wait goes on in both cases; only the right state (with a code or an error) ends it.
+    pub(crate) async fn serve<F, Fut>(
+        self,
+        state: &SecretString,
+        exchange: F,
+    ) -> Result<Token, Failure>
     where
         F: Fn(Callback) -> Fut,
         Fut: Future<Output = Result<Token, Error>>,
@@ -100,6 +106,18 @@ impl Receiver {
                 continue;
             }
             let callback = callback_from(&url);
+            if !state_matches(callback.state.as_deref(), state) {
+                respond(
+                    &mut stream,
+                    400,
+                    "Not this login",
+                    "<p>This redirect does not belong to the login in progress (its state does \
+                     not match); it was ignored. Finish the login in the window opened by \
+                     <code>oauth-clients login</code>.</p>",
+                )
+                .await;
+                continue;
+            }
             if callback.code.is_none() && callback.error.is_none() {
                 respond(
                     &mut stream,
@@ -144,6 +162,23 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Whether the callback's state is this login's, compared in constant time.
+fn state_matches(got: Option<&str>, expected: &SecretString) -> bool {
+    use secrecy::ExposeSecret as _;
+    let Some(got) = got else {
+        return false;
+    };
+    let expected = expected.expose_secret().as_bytes();
+    let got = got.as_bytes();
+    if got.len() != expected.len() {
+        return false;
+    }
+    got.iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 fn callback_from(url: &url::Url) -> Callback {

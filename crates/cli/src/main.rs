@@ -11,6 +11,7 @@ mod cli;
 mod demo;
 mod describe;
 mod failure;
+mod logging;
 mod loopback;
 
 use std::io::Write as _;
@@ -24,6 +25,7 @@ use crate::failure::Failure;
 
 fn main() {
     let cli = Cli::parse();
+    logging::install();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -42,6 +44,11 @@ fn main() {
             0
         }
         Err(failure) => {
+            if let Some(output) = failure.output() {
+                let mut stdout = std::io::stdout().lock();
+                let _ = stdout.write_all(output.as_bytes());
+                let _ = stdout.flush();
+            }
             eprintln!("error: {}", failure.message());
             failure.exit_code()
         }
