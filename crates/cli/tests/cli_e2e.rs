@@ -905,7 +905,7 @@ fn a_corrupt_store_file_is_reported_on_stderr_and_the_command_still_works() -> T
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("warning:") && stderr.contains("corrupt"),
+        stderr.contains("WARN") && stderr.contains("corrupt"),
         "stderr: {stderr}"
     );
     let token: Value = serde_json::from_slice(&output.stdout)?;
