@@ -90,6 +90,11 @@ fn describe(err: &Error) -> String {
     if err.oauth_error_code() == Some("invalid_client") {
         message.push_str("\n  hint: check --client-id and the OAUTH_CLIENT_SECRET variable");
     }
+    if let Error::MissingVariable { variable, .. } = err {
+        message.push_str(&format!(
+            "\n  hint: pass --var {variable}=VALUE (or --env NAME for an environment that sets it)"
+        ));
+    }
     if let Error::AuthorizationRequired { vendor, .. } = err {
         message.push_str(&format!(
             "\n  hint: run `oauth-clients login {vendor} --store …` first, with the same --store \
