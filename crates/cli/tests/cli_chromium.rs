@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use oauth_clients_sandbox::{Sandbox, SandboxConfig};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, BufReader};
+
+mod support;
+use support::finish_login;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -105,18 +108,14 @@ async fn chromium_login_lands_on_the_success_page() -> TestResult {
         String::from_utf8_lossy(&dump.stderr)
     );
 
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_string(&mut stdout)
-        .await?;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
-    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
-    let token: Value = serde_json::from_str(&stdout)?;
+    let output = finish_login(child, stderr, seen).await?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token: Value = serde_json::from_slice(&output.stdout)?;
     assert!(token["access_token"].is_string());
     Ok(())
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use oauth_clients_sandbox::{Sandbox, SandboxConfig, Vendor};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+
+mod support;
+use support::{finish_login, wait_and_drain};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -211,6 +214,7 @@ fn missing_variable_is_a_usage_error() -> TestResult {
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("variable `domain`"), "stderr: {stderr}");
+    assert!(stderr.contains("--var domain=VALUE"), "stderr: {stderr}");
     assert_eq!(sandbox.total_token_requests(), 0);
     Ok(())
 }
@@ -384,24 +388,48 @@ fn login_command(sandbox: &Sandbox, args: &[&str]) -> tokio::process::Command {
     command
 }
 
-#[tokio::test]
-async fn login_no_browser_completes_when_the_browser_follows_the_url() -> TestResult {
-    let sandbox = Sandbox::start(SandboxConfig::default())?;
-    let mut child = login_command(
-        &sandbox,
-        &[
-            "procurios",
-            "--no-browser",
-            "--var",
-            "domain=api.craftbrouwers.nl",
-            "--scope",
-            "profile",
-        ],
-    )
-    .spawn()?;
+/// A spawned `login` that has printed its authorize URL.
+struct Login {
+    child: tokio::process::Child,
+    stderr: BufReader<tokio::process::ChildStderr>,
+    /// What it printed on stderr up to and with the URL.
+    seen: String,
+    url: String,
+}
+
+/// Spawns `command` (a [`login_command`]) and reads its stderr until the authorize URL.
+async fn spawn_login(
+    mut command: tokio::process::Command,
+) -> Result<Login, Box<dyn std::error::Error>> {
+    let mut child = command.spawn()?;
     let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
     let mut seen = String::new();
     let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    Ok(Login {
+        child,
+        stderr,
+        seen,
+        url,
+    })
+}
+
+/// `login procurios --no-browser` with `extra`, for the tenant the sandbox serves.
+fn procurios_login(sandbox: &Sandbox, extra: &[&str]) -> tokio::process::Command {
+    let mut args = vec!["procurios", "--no-browser"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--var", "domain=api.craftbrouwers.nl", "--scope", "profile"]);
+    login_command(sandbox, &args)
+}
+
+#[tokio::test]
+async fn login_no_browser_completes_when_the_browser_follows_the_url() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let Login {
+        child,
+        stderr,
+        seen,
+        url,
+    } = spawn_login(procurios_login(&sandbox, &[])).await?;
     assert!(url.starts_with(&sandbox.base_url()), "url: {url}");
     assert!(url.contains("state="), "url: {url}");
 
@@ -411,18 +439,14 @@ async fn login_no_browser_completes_when_the_browser_follows_the_url() -> TestRe
     let html = page.text().await?;
     assert!(html.contains("Login successful"), "page: {html}");
 
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_string(&mut stdout)
-        .await?;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
-    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
-    let token: Value = serde_json::from_str(&stdout)?;
+    let output = finish_login(child, stderr, seen).await?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    let token: Value = serde_json::from_slice(&output.stdout)?;
     assert!(token["access_token"].is_string());
     Ok(())
 }
@@ -433,43 +457,18 @@ async fn login_oob_reads_the_pasted_code_from_stdin() -> TestResult {
     let store = temp_path("oob-tokens.json");
     remove_store(&store);
     let spec = format!("file:{}", store.display());
-    let mut command = login_command(
-        &sandbox,
-        &["procore", "--oob", "--no-browser", "--store", &spec],
-    );
-    command.stdin(Stdio::piped());
-    let mut child = command.spawn()?;
-    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut seen = String::new();
-    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    let (url, output) = login_oob_with_url(&sandbox, &["procore", "--store", &spec]).await?;
     assert!(
         url.contains("urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob"),
         "url: {url}"
     );
-
-    let html = reqwest::get(&url).await?.text().await?;
-    let code = html
-        .split("<code id=\"code\">")
-        .nth(1)
-        .and_then(|rest| rest.split("</code>").next())
-        .ok_or("no code on the page")?
-        .to_owned();
-    let mut stdin = child.stdin.take().ok_or("no stdin")?;
-    stdin.write_all(format!("{code}\n").as_bytes()).await?;
-    drop(stdin);
-
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_string(&mut stdout)
-        .await?;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
-    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
-    let token: Value = serde_json::from_str(&stdout)?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    let token: Value = serde_json::from_slice(&output.stdout)?;
     assert!(token["refresh_token"].is_string());
 
     // The stored refresh token now serves `token --grant refresh_token`.
@@ -522,30 +521,19 @@ async fn login_times_out_on_the_chosen_port_when_no_browser_comes_back() -> Test
         .local_addr()?
         .port();
     let port_text = port.to_string();
-    let mut child = login_command(
+    let Login {
+        mut child,
+        mut stderr,
+        seen,
+        url,
+    } = spawn_login(procurios_login(
         &sandbox,
-        &[
-            "procurios",
-            "--no-browser",
-            "--port",
-            &port_text,
-            "--timeout",
-            "1",
-            "--var",
-            "domain=api.craftbrouwers.nl",
-            "--scope",
-            "profile",
-        ],
-    )
-    .spawn()?;
-    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut seen = String::new();
-    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+        &["--port", &port_text, "--timeout", "1"],
+    ))
+    .await?;
     let redirect = format!("http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback");
     assert!(url.contains(&redirect), "url: {url}");
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
+    let (status, rest) = wait_and_drain(&mut child, &mut stderr).await?;
     assert_eq!(status.code(), Some(1), "stderr: {seen}{rest}");
     assert!(
         rest.contains("no answer from the browser within 1 s"),
@@ -608,19 +596,22 @@ async fn login_with_a_run_time_descriptor_uses_pkce_that_the_sandbox_checks() ->
     let path = temp_path("procore-pkce.yaml");
     std::fs::write(&path, with_pkce)?;
     let descriptor = path.display().to_string();
-    let child = login_command(&sandbox, &["--descriptor", &descriptor, "--no-browser"]).spawn();
     let result = async {
-        let mut child = child?;
-        let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-        let mut seen = String::new();
-        let url = authorize_url_from(&mut stderr, &mut seen).await?;
+        let Login {
+            mut child,
+            mut stderr,
+            seen,
+            url,
+        } = spawn_login(login_command(
+            &sandbox,
+            &["--descriptor", &descriptor, "--no-browser"],
+        ))
+        .await?;
         assert!(url.contains("code_challenge="), "url: {url}");
         assert!(url.contains("code_challenge_method=S256"), "url: {url}");
         let html = reqwest::get(&url).await?.text().await?;
         assert!(html.contains("Login successful"), "page: {html}");
-        let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-        let mut rest = String::new();
-        stderr.read_to_string(&mut rest).await?;
+        let (status, rest) = wait_and_drain(&mut child, &mut stderr).await?;
         assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
         Ok::<(), Box<dyn std::error::Error>>(())
     }
@@ -723,14 +714,24 @@ fn two_processes_sharing_a_redis_store_make_one_token_request() -> TestResult {
 /// Runs `login <vendor> --oob --no-browser` with `args`, plays the browser, pastes the code,
 /// and returns the process output.
 async fn login_oob(sandbox: &Sandbox, args: &[&str]) -> Result<Output, Box<dyn std::error::Error>> {
+    Ok(login_oob_with_url(sandbox, args).await?.1)
+}
+
+/// [`login_oob`], which also returns the authorize URL that `login` printed.
+async fn login_oob_with_url(
+    sandbox: &Sandbox,
+    args: &[&str],
+) -> Result<(String, Output), Box<dyn std::error::Error>> {
     let mut all = vec!["--oob", "--no-browser"];
     all.extend_from_slice(args);
     let mut command = login_command(sandbox, &all);
     command.stdin(Stdio::piped());
-    let mut child = command.spawn()?;
-    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut seen = String::new();
-    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    let Login {
+        mut child,
+        stderr,
+        seen,
+        url,
+    } = spawn_login(command).await?;
     let html = reqwest::get(&url).await?.text().await?;
     let code = html
         .split("<code id=\"code\">")
@@ -741,22 +742,8 @@ async fn login_oob(sandbox: &Sandbox, args: &[&str]) -> Result<Output, Box<dyn s
     let mut stdin = child.stdin.take().ok_or("no stdin")?;
     stdin.write_all(format!("{code}\n").as_bytes()).await?;
     drop(stdin);
-    let mut stdout = Vec::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_end(&mut stdout)
-        .await?;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
-    seen.push_str(&rest);
-    Ok(Output {
-        status,
-        stdout,
-        stderr: seen.into_bytes(),
-    })
+    let output = finish_login(child, stderr, seen).await?;
+    Ok((url, output))
 }
 
 #[tokio::test]
@@ -948,21 +935,12 @@ fn usage_errors_do_not_echo_values() -> TestResult {
 #[tokio::test]
 async fn login_ignores_stray_requests_and_wrong_state() -> TestResult {
     let sandbox = Sandbox::start(SandboxConfig::default())?;
-    let mut child = login_command(
-        &sandbox,
-        &[
-            "procurios",
-            "--no-browser",
-            "--var",
-            "domain=api.craftbrouwers.nl",
-            "--scope",
-            "profile",
-        ],
-    )
-    .spawn()?;
-    let mut stderr = BufReader::new(child.stderr.take().ok_or("no stderr")?);
-    let mut seen = String::new();
-    let url = authorize_url_from(&mut stderr, &mut seen).await?;
+    let Login {
+        mut child,
+        stderr,
+        seen,
+        url,
+    } = spawn_login(procurios_login(&sandbox, &[])).await?;
     let redirect = url::Url::parse(&url)?
         .query_pairs()
         .find(|(name, _)| name == "redirect_uri")
@@ -980,18 +958,14 @@ async fn login_ignores_stray_requests_and_wrong_state() -> TestResult {
 
     let html = reqwest::get(&url).await?.text().await?;
     assert!(html.contains("Login successful"), "page: {html}");
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .ok_or("no stdout")?
-        .read_to_string(&mut stdout)
-        .await?;
-    let status = tokio::time::timeout(Duration::from_secs(20), child.wait()).await??;
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).await?;
-    assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
-    let token: Value = serde_json::from_str(&stdout)?;
+    let output = finish_login(child, stderr, seen).await?;
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr: {}",
+        text(&output.stderr)
+    );
+    let token: Value = serde_json::from_slice(&output.stdout)?;
     assert!(token["access_token"].is_string());
     Ok(())
 }

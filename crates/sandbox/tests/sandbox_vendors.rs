@@ -30,22 +30,62 @@ async fn json_of(response: reqwest::Response) -> Result<(StatusCode, Value), req
     Ok((status, response.json().await?))
 }
 
+/// The `Location` header of a redirect.
+fn location_of(response: &reqwest::Response) -> Result<String, Box<dyn std::error::Error>> {
+    Ok(response
+        .headers()
+        .get("location")
+        .ok_or("no Location")?
+        .to_str()?
+        .to_owned())
+}
+
+/// A GET of the authorize endpoint `url` with `query`, as the user's browser sends it.
+async fn authorize(
+    http: &reqwest::Client,
+    url: &str,
+    query: &[(&str, &str)],
+) -> Result<reqwest::Response, reqwest::Error> {
+    http.get(url).query(query).send().await
+}
+
+/// A client credentials request to Procurios' token endpoint `url`, with the client
+/// authenticated in the form body.
+async fn procurios_client_credentials(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    scope: &str,
+) -> Result<reqwest::Response, reqwest::Error> {
+    http.post(url)
+        .header("Accept", "application/json")
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sandbox-client"),
+            ("client_secret", secret),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+}
+
+/// Procurify's client credentials request body for the sandbox's client.
+fn procurify_client_credentials() -> Value {
+    json!({
+        "client_id": "sandbox-client",
+        "client_secret": "sandbox-secret",
+        "audience": "https://api.procurify.com/",
+        "grant_type": "client_credentials",
+    })
+}
+
 #[tokio::test]
 async fn procurios_client_credentials_and_api_call_carry_request_ids() -> TestResult {
     let sandbox = start()?;
     let http = client();
     let token_url = format!("{}/l/oauth2/token", sandbox.vendor_url(Vendor::Procurios));
-    let response = http
-        .post(&token_url)
-        .header("Accept", "application/json")
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "sandbox-client"),
-            ("client_secret", "sandbox-secret"),
-            ("scope", "profile"),
-        ])
-        .send()
-        .await?;
+    let response =
+        procurios_client_credentials(&http, &token_url, "sandbox-secret", "profile").await?;
     assert!(response.headers().contains_key("ProbaseRequestId"));
     let (status, body) = json_of(response).await?;
     assert_eq!(status, StatusCode::OK);
@@ -83,24 +123,20 @@ async fn procurios_code_flow_uses_grant_type_code_and_answers_the_token_alone() 
     let sandbox = start()?;
     let http = client();
     let base = sandbox.vendor_url(Vendor::Procurios);
-    let response = http
-        .get(format!("{base}/l/oauth2/authorize"))
-        .query(&[
+    let response = authorize(
+        &http,
+        &format!("{base}/l/oauth2/authorize"),
+        &[
             ("response_type", "code"),
             ("scope", "profile"),
             ("client_id", "sandbox-client"),
             ("redirect_uri", "http://127.0.0.1:9/callback"),
             ("state", "xyz"),
-        ])
-        .send()
-        .await?;
+        ],
+    )
+    .await?;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response
-        .headers()
-        .get("location")
-        .ok_or("no Location")?
-        .to_str()?
-        .to_owned();
+    let location = location_of(&response)?;
     assert!(location.starts_with("http://127.0.0.1:9/callback?"));
     assert_eq!(query_param(&location, "state").as_deref(), Some("xyz"));
     let code = query_param(&location, "code").ok_or("no code")?;
@@ -150,15 +186,7 @@ async fn procurios_rejects_wrong_content_type_secret_and_missing_scope() -> Test
     assert_eq!(body["error"], "invalid_request");
 
     let form = |secret: &'static str, scope: &'static str| {
-        http.post(&url)
-            .header("Accept", "application/json")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "sandbox-client"),
-                ("client_secret", secret),
-                ("scope", scope),
-            ])
-            .send()
+        procurios_client_credentials(&http, &url, secret, scope)
     };
     let (status, body) = json_of(form("wrong", "profile").await?).await?;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -188,12 +216,7 @@ async fn procurify_json_token_with_audience_and_vendors_api() -> TestResult {
     let http = client();
     let base = sandbox.vendor_url(Vendor::Procurify);
     let request = |body: Value| http.post(format!("{base}/oauth/token")).json(&body).send();
-    let good = json!({
-        "client_id": "sandbox-client",
-        "client_secret": "sandbox-secret",
-        "audience": "https://api.procurify.com/",
-        "grant_type": "client_credentials",
-    });
+    let good = procurify_client_credentials();
     let (status, body) = json_of(request(good.clone()).await?).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["expires_in"], 86400);
@@ -252,20 +275,33 @@ fn procore_form(fields: &[(&'static str, &str)]) -> Form {
     })
 }
 
+/// A multipart request to Procore's token endpoint under `base`.
+async fn procore_token(
+    http: &reqwest::Client,
+    base: &str,
+    fields: &[(&'static str, &str)],
+) -> Result<reqwest::Response, reqwest::Error> {
+    http.post(format!("{base}/oauth/token"))
+        .multipart(procore_form(fields))
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn procore_oob_code_page_then_multipart_exchange_and_refresh() -> TestResult {
     let sandbox = start()?;
     let http = client();
     let base = sandbox.vendor_url(Vendor::Procore);
-    let page = http
-        .get(format!("{base}/oauth/authorize"))
-        .query(&[
+    let page = authorize(
+        &http,
+        &format!("{base}/oauth/authorize"),
+        &[
             ("response_type", "code"),
             ("client_id", "sandbox-client"),
             ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
-        ])
-        .send()
-        .await?;
+        ],
+    )
+    .await?;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await?;
     let code = html
@@ -275,22 +311,18 @@ async fn procore_oob_code_page_then_multipart_exchange_and_refresh() -> TestResu
         .ok_or("no code in page")?
         .to_owned();
 
-    let token = |fields: Vec<(&'static str, String)>| {
-        let form = fields
-            .into_iter()
-            .fold(Form::new(), |form, (name, value)| form.text(name, value));
-        http.post(format!("{base}/oauth/token"))
-            .multipart(form)
-            .send()
-    };
     let (status, body) = json_of(
-        token(vec![
-            ("grant_type", "authorization_code".into()),
-            ("client_id", "sandbox-client".into()),
-            ("client_secret", "sandbox-secret".into()),
-            ("code", code.clone()),
-            ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob".into()),
-        ])
+        procore_token(
+            &http,
+            &base,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", "sandbox-client"),
+                ("client_secret", "sandbox-secret"),
+                ("code", &code),
+                ("redirect_uri", "urn:ietf:wg:oauth:2.0:oob"),
+            ],
+        )
         .await?,
     )
     .await?;
@@ -312,19 +344,17 @@ async fn procore_oob_code_page_then_multipart_exchange_and_refresh() -> TestResu
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["login"], "joe.builder@acme.com");
 
-    let refresh_request = |rt: String| {
-        token(vec![
-            ("grant_type", "refresh_token".into()),
-            ("client_id", "sandbox-client".into()),
-            ("client_secret", "sandbox-secret".into()),
-            ("refresh_token", rt),
-        ])
-    };
-    let (status, body) = json_of(refresh_request(refresh.clone()).await?).await?;
+    let refresh_fields = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "sandbox-client"),
+        ("client_secret", "sandbox-secret"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let (status, body) = json_of(procore_token(&http, &base, &refresh_fields).await?).await?;
     assert_eq!(status, StatusCode::OK);
     assert_ne!(body["refresh_token"].as_str(), Some(refresh.as_str()));
     // The old refresh token was rotated out.
-    let (status, body) = json_of(refresh_request(refresh).await?).await?;
+    let (status, body) = json_of(procore_token(&http, &base, &refresh_fields).await?).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
 
@@ -354,52 +384,44 @@ async fn procore_redirect_flow_honours_pkce_and_client_credentials_needs_redirec
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
     let redirect_uri = "http://127.0.0.1:9/cb";
-    let response = http
-        .get(format!("{base}/oauth/authorize"))
-        .query(&[
+    let response = authorize(
+        &http,
+        &format!("{base}/oauth/authorize"),
+        &[
             ("response_type", "code"),
             ("client_id", "sandbox-client"),
             ("redirect_uri", redirect_uri),
             ("state", "s1"),
-            ("code_challenge", &challenge),
+            ("code_challenge", challenge.as_str()),
             ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await?;
+        ],
+    )
+    .await?;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response
-        .headers()
-        .get("location")
-        .ok_or("no Location")?
-        .to_str()?
-        .to_owned();
+    let location = location_of(&response)?;
     assert_eq!(query_param(&location, "state").as_deref(), Some("s1"));
     let code = query_param(&location, "code").ok_or("no code")?;
-    let form = procore_form(&[
-        ("grant_type", "authorization_code"),
-        ("client_id", "sandbox-client"),
-        ("client_secret", "sandbox-secret"),
-        ("code", &code),
-        ("redirect_uri", redirect_uri),
-        (
-            "code_verifier",
-            "wrong-verifier-wrong-verifier-wrong-verifier",
-        ),
-    ]);
-    let response = http
-        .post(format!("{base}/oauth/token"))
-        .multipart(form)
-        .send()
-        .await?;
+    let response = procore_token(
+        &http,
+        &base,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "sandbox-client"),
+            ("client_secret", "sandbox-secret"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            (
+                "code_verifier",
+                "wrong-verifier-wrong-verifier-wrong-verifier",
+            ),
+        ],
+    )
+    .await?;
     let (status, body) = json_of(response).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
 
-    let cc = |fields: &[(&'static str, &str)]| {
-        http.post(format!("{base}/oauth/token"))
-            .multipart(procore_form(fields))
-            .send()
-    };
+    let cc = |fields: &'static [(&'static str, &'static str)]| procore_token(&http, &base, fields);
     let (status, body) = json_of(
         cc(&[
             ("grant_type", "client_credentials"),
@@ -436,15 +458,16 @@ async fn procore_redirect_flow_honours_pkce_and_client_credentials_needs_redirec
     assert_eq!(body["error"], "unsupported_grant_type");
 
     // An unknown client is shown an error page, never redirected.
-    let response = http
-        .get(format!("{base}/oauth/authorize"))
-        .query(&[
+    let response = authorize(
+        &http,
+        &format!("{base}/oauth/authorize"),
+        &[
             ("response_type", "code"),
             ("client_id", "nobody"),
             ("redirect_uri", redirect_uri),
-        ])
-        .send()
-        .await?;
+        ],
+    )
+    .await?;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     Ok(())
 }
@@ -476,12 +499,7 @@ async fn procountor_legacy_flow_answers_302_and_jwt_tokens() -> TestResult {
     };
     let response = authz("wrong").await?;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response
-        .headers()
-        .get("location")
-        .ok_or("no Location")?
-        .to_str()?
-        .to_owned();
+    let location = location_of(&response)?;
     assert_eq!(
         query_param(&location, "error").as_deref(),
         Some("access_denied")
@@ -489,27 +507,24 @@ async fn procountor_legacy_flow_answers_302_and_jwt_tokens() -> TestResult {
 
     let response = authz("sandbox-password").await?;
     assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response
-        .headers()
-        .get("location")
-        .ok_or("no Location")?
-        .to_str()?
-        .to_owned();
+    let location = location_of(&response)?;
     assert!(location.starts_with(redirect_uri));
     assert_eq!(query_param(&location, "state").as_deref(), Some("st4te"));
     let code = query_param(&location, "code").ok_or("no code")?;
 
-    let response = http
-        .post(format!("{base}/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", "sandbox-client"),
-            ("client_secret", "sandbox-secret"),
-            ("redirect_uri", redirect_uri),
-            ("code", &code),
-        ])
-        .send()
-        .await?;
+    let token = |fields: &[(&str, &str)]| {
+        http.post(format!("{base}/api/oauth/token"))
+            .form(fields)
+            .send()
+    };
+    let exchange = [
+        ("grant_type", "authorization_code"),
+        ("client_id", "sandbox-client"),
+        ("client_secret", "sandbox-secret"),
+        ("redirect_uri", redirect_uri),
+        ("code", &code),
+    ];
+    let response = token(&exchange).await?;
     let (status, body) = json_of(response).await?;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["expires_in"], 3600);
@@ -533,32 +548,19 @@ async fn procountor_legacy_flow_answers_302_and_jwt_tokens() -> TestResult {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["companyId"], 14159);
 
-    let response = http
-        .post(format!("{base}/api/oauth/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("client_id", "sandbox-client"),
-            ("client_secret", "sandbox-secret"),
-            ("refresh_token", &refresh),
-        ])
-        .send()
-        .await?;
+    let response = token(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", "sandbox-client"),
+        ("client_secret", "sandbox-secret"),
+        ("refresh_token", &refresh),
+    ])
+    .await?;
     let (status, body) = json_of(response).await?;
     assert_eq!(status, StatusCode::OK);
     assert!(body["access_token"].as_str().is_some());
 
     // The code was used once already.
-    let response = http
-        .post(format!("{base}/api/oauth/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", "sandbox-client"),
-            ("client_secret", "sandbox-secret"),
-            ("redirect_uri", redirect_uri),
-            ("code", &code),
-        ])
-        .send()
-        .await?;
+    let response = token(&exchange).await?;
     let (status, body) = json_of(response).await?;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"], "invalid_grant");
@@ -607,12 +609,7 @@ async fn token_lifetime_can_be_shortened_and_expired_tokens_are_refused() -> Tes
     let base = sandbox.vendor_url(Vendor::Procurify);
     let response = http
         .post(format!("{base}/oauth/token"))
-        .json(&json!({
-            "client_id": "sandbox-client",
-            "client_secret": "sandbox-secret",
-            "audience": "https://api.procurify.com/",
-            "grant_type": "client_credentials",
-        }))
+        .json(&procurify_client_credentials())
         .send()
         .await?;
     let (status, body) = json_of(response).await?;
