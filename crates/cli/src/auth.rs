@@ -54,20 +54,6 @@ fn split_var(text: &str) -> Result<(&str, &str), Failure> {
     }
 }
 
-/// A URL as it may be shown in a message: without user, password, query or fragment.
-pub(crate) fn redact_url(text: &str) -> String {
-    match url::Url::parse(text) {
-        Ok(mut url) => {
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.set_query(None);
-            url.set_fragment(None);
-            url.to_string()
-        }
-        Err(_) => "(not a URL; not shown)".to_owned(),
-    }
-}
-
 /// The rewrites given with `--rewrite-url FROM=TO`.
 pub(crate) fn parse_rewrites(rewrites: &[String]) -> Result<Vec<(String, String)>, Failure> {
     rewrites
@@ -76,7 +62,7 @@ pub(crate) fn parse_rewrites(rewrites: &[String]) -> Result<Vec<(String, String)
             Some((from, to)) if !from.is_empty() => Ok((from.to_owned(), to.to_owned())),
             _ => Err(Failure::usage(format!(
                 "--rewrite-url takes FROM=TO, got `{}`",
-                redact_url(text)
+                oauth_clients_core::redact_url(text)
             ))),
         })
         .collect()

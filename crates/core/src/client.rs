@@ -138,19 +138,10 @@ pub struct ClientOptions {
 
 impl fmt::Debug for ClientOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hide = |prefix: &str| match Url::parse(prefix) {
-            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
-                let mut shown = url.clone();
-                let _ = shown.set_username("");
-                let _ = shown.set_password(None);
-                shown.to_string()
-            }
-            _ => prefix.to_owned(),
-        };
         let rewrites: Vec<(String, String)> = self
             .rewrites
             .iter()
-            .map(|(from, to)| (hide(from), hide(to)))
+            .map(|(from, to)| (http::redact_url(from), http::redact_url(to)))
             .collect();
         f.debug_struct("ClientOptions")
             .field("connect_timeout", &self.connect_timeout)

@@ -37,6 +37,16 @@ pub(crate) fn display_url(url: &Url) -> String {
     shown.to_string()
 }
 
+/// A URL given as text, as it may be shown in messages and `Debug` output: without user,
+/// password, query or fragment (any of which may carry a secret). Text that is not a URL is not
+/// shown at all.
+pub fn redact_url(text: &str) -> String {
+    match Url::parse(text) {
+        Ok(url) => display_url(&url),
+        Err(_) => "(not a URL; not shown)".to_owned(),
+    }
+}
+
 /// Requires HTTPS, except on loopback hosts.
 pub(crate) fn check_secure(vendor: &str, url: &Url) -> Result<(), Error> {
     if url.scheme() == "https" || (url.scheme() == "http" && is_loopback(url)) {
@@ -65,26 +75,12 @@ pub(crate) fn rewrite(vendor: &str, options: &ClientOptions, url: &Url) -> Resul
         vendor: vendor.to_owned(),
         message: format!(
             "the rewrite of `{}` to `{}` gives an invalid URL: {err}",
-            redact_userinfo(from),
-            redact_userinfo(to)
+            redact_url(from),
+            redact_url(to)
         ),
     })?;
     check_secure(vendor, &parsed)?;
     Ok(parsed)
-}
-
-/// A URL prefix as given by the user, without any `user:password@` it carries.
-fn redact_userinfo(prefix: &str) -> String {
-    match Url::parse(prefix) {
-        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
-            // Both setters only fail for URLs that cannot have credentials at all.
-            let _ = url.set_username("");
-            let _ = url.set_password(None);
-            url.to_string()
-        }
-        Ok(_) => prefix.to_owned(),
-        Err(_) => "(unparseable URL)".to_owned(),
-    }
 }
 
 /// How a request may be retried.
@@ -382,7 +378,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(
-            redact_userinfo("http://u:p@127.0.0.1:8080/x"),
+            redact_url("http://u:p@127.0.0.1:8080/x"),
             "http://127.0.0.1:8080/x"
         );
     }

@@ -44,6 +44,7 @@ pub use client::{
 };
 pub use descriptor::{Descriptor, GrantKind};
 pub use error::{DescriptorError, Error};
+pub use http::redact_url;
 pub use lifecycle::{
     AuthorizedClient, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder, TokenSource,
 };

@@ -50,7 +50,7 @@ impl RedisStore {
     /// A store on the server at `url` (`redis://[:password@]host:port[/db]`, `rediss://…`),
     /// namespace `oauth-clients`. Nothing is connected until first use.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let name = format!("redis store {}", redact_url(url));
+        let name = format!("redis store {}", crate::redact_url(url));
         let client = redis::Client::open(url).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::InvalidSpec,
@@ -216,18 +216,5 @@ impl TokenStore for RedisStore {
             .await
             .map_err(|e| self.err("unlock script", &e))?;
         Ok(deleted == 1)
-    }
-}
-
-/// The URL without its password, for messages.
-fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) => {
-            if parsed.password().is_some() {
-                let _ = parsed.set_password(Some("[redacted]"));
-            }
-            parsed.to_string()
-        }
-        Err(_) => "(unparsable URL)".into(),
     }
 }
