@@ -450,10 +450,10 @@ impl Session {
         }
         let spinner = Spinner::start("waiting for the browser to come back");
         let client = self.client.clone();
-        let state = request.state.clone();
+        let pending = request.clone();
         let outcome = tokio::time::timeout(
             timeout,
-            receiver.serve(&state, move |callback| {
+            receiver.serve(&pending, move |callback| {
                 let client = client.clone();
                 let request = request.clone();
                 async move { client.exchange_code(&request, &callback).await }

@@ -5,8 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use oauth_clients_core::{Callback, Error, Token};
-use secrecy::SecretString;
+use oauth_clients_core::{AuthorizationRequest, Callback, Error, Token};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -59,7 +58,7 @@ impl Receiver {
     /// wait goes on in both cases; only the right state (with a code or an error) ends it.
     pub(crate) async fn serve<F, Fut>(
         self,
-        state: &SecretString,
+        request: &AuthorizationRequest,
         exchange: F,
     ) -> Result<Token, Failure>
     where
@@ -105,8 +104,8 @@ impl Receiver {
                 respond(&mut stream, 404, "Not found", "<p>Nothing here.</p>").await;
                 continue;
             }
-            let callback = callback_from(&url);
-            if !state_matches(callback.state.as_deref(), state) {
+            let callback = Callback::from_query(url.query().unwrap_or(""));
+            if !request.state_matches(callback.state.as_deref()) {
                 respond(
                     &mut stream,
                     400,
@@ -162,37 +161,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-/// Whether the callback's state is this login's, compared in constant time.
-fn state_matches(got: Option<&str>, expected: &SecretString) -> bool {
-    use secrecy::ExposeSecret as _;
-    let Some(got) = got else {
-        return false;
-    };
-    let expected = expected.expose_secret().as_bytes();
-    let got = got.as_bytes();
-    if got.len() != expected.len() {
-        return false;
-    }
-    got.iter()
-        .zip(expected)
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
-}
-
-fn callback_from(url: &url::Url) -> Callback {
-    let mut callback = Callback::default();
-    for (name, value) in url.query_pairs() {
-        match name.as_ref() {
-            "code" => callback.code = Some(SecretString::from(value.into_owned())),
-            "state" => callback.state = Some(value.into_owned()),
-            "error" => callback.error = Some(value.into_owned()),
-            "error_description" => callback.error_description = Some(value.into_owned()),
-            _ => {}
-        }
-    }
-    callback
 }
 
 /// Reads the request head and returns the request target of a `GET`.

@@ -198,6 +198,14 @@ pub struct AuthorizationRequest {
     pub redirect_uri: Option<String>,
 }
 
+impl AuthorizationRequest {
+    /// Whether a callback's `state` is the one this request sent, compared in constant time.
+    pub fn state_matches(&self, state: Option<&str>) -> bool {
+        let expected = self.state.expose_secret().as_bytes();
+        state.is_some_and(|got| pkce::constant_time_eq(got.as_bytes(), expected))
+    }
+}
+
 impl fmt::Debug for AuthorizationRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthorizationRequest")
@@ -749,12 +757,7 @@ impl Client {
                 error_uri: None,
             });
         }
-        let expected = request.state.expose_secret().as_bytes();
-        let state_ok = callback
-            .state
-            .as_deref()
-            .is_some_and(|got| pkce::constant_time_eq(got.as_bytes(), expected));
-        if !state_ok {
+        if !request.state_matches(callback.state.as_deref()) {
             return Err(Error::StateMismatch {
                 vendor: self.vendor().to_owned(),
                 endpoint: self.authorization_endpoint_display(),
