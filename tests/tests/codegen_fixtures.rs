@@ -24,18 +24,18 @@ fn config_has_exactly_the_variables_and_the_environment() {
         )
     };
     let core = config.to_client_config();
-    assert_eq!(core.client_id, "the-id");
-    assert!(core.client_secret.is_some());
-    assert_eq!(core.environment.as_deref(), Some("staging"));
+    assert_eq!(core.client_id(), "the-id");
+    assert!(core.client_secret().is_some());
+    assert_eq!(core.environment_name(), Some("staging"));
     assert_eq!(
-        core.variables.get("tenant").map(String::as_str),
+        core.variables().get("tenant").map(String::as_str),
         Some("acme")
     );
     assert_eq!(
-        core.variables.get("api_key").map(String::as_str),
+        core.variables().get("api_key").map(String::as_str),
         Some("the-api-key")
     );
-    assert_eq!(core.scopes, Some(vec!["read".to_owned()]));
+    assert_eq!(core.scope_list(), Some(&["read".to_owned()][..]));
     let shown = format!("{config:?}");
     assert!(!shown.contains("the-client-secret"), "{shown}");
     assert!(!shown.contains("the-api-key"), "{shown}");

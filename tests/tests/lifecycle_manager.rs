@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
+use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::{FileStore, MemoryStore, StoreError, StoreErrorKind};
 use oauth_clients_core::{
     Error, ManagerOptions, Token, TokenKey, TokenManager, TokenSource, TokenStore,
@@ -72,23 +72,22 @@ impl TokenSource for FakeSource {
         tokio::time::sleep(self.delay).await;
         let mode = *self.mode.lock().unwrap();
         match mode {
-            Mode::Ok => Ok(token(&format!("access-{n}"), now(), self.lifetime)
-                .with_refresh_token(Some(SecretString::from(format!("refresh-{n}"))))),
-            Mode::Unavailable => Err(Error::Transport {
-                vendor: "fake".into(),
-                endpoint: "http://127.0.0.1/token".into(),
-                message: "connection refused".into(),
-                attempts: 1,
-            }),
-            Mode::InvalidGrant => Err(Error::OAuth {
-                vendor: "fake".into(),
-                endpoint: "http://127.0.0.1/token".into(),
-                status: Some(400),
-                request_id: None,
-                error: "invalid_grant".into(),
-                error_description: None,
-                error_uri: None,
-            }),
+            Mode::Ok => Ok(
+                token(&format!("access-{n}"), now(), self.lifetime).with_refresh_token(Some(
+                    oauth_clients_core::RefreshToken::new(format!("refresh-{n}")),
+                )),
+            ),
+            Mode::Unavailable => Err(Error::transport(
+                "fake",
+                "http://127.0.0.1/token",
+                "connection refused",
+            )),
+            Mode::InvalidGrant => Err(Error::oauth(
+                "fake",
+                "http://127.0.0.1/token",
+                "invalid_grant",
+                None,
+            )),
         }
     }
 
@@ -103,7 +102,7 @@ impl TokenSource for FakeSource {
 
 fn token(access: &str, issued_at: u64, lifetime: u64) -> Token {
     Token::new(
-        SecretString::from(access.to_owned()),
+        oauth_clients_core::AccessToken::new(access.to_owned()),
         issued_at,
         Some(issued_at + lifetime),
     )
@@ -114,7 +113,7 @@ fn key() -> TokenKey {
 }
 
 fn manager(source: &Arc<FakeSource>, store: Arc<dyn TokenStore>) -> TokenManager {
-    TokenManager::from_source(source.clone(), key())
+    TokenManager::builder_for_source(source.clone(), key())
         .store(store)
         .build()
 }
@@ -140,8 +139,8 @@ async fn thousand_callers_on_an_expired_token_share_one_fetch() {
     let source = FakeSource::new(3600, Duration::from_millis(50));
     let store = Arc::new(MemoryStore::new());
     // An expired token with a refresh token is stored.
-    let expired =
-        token("old", now() - 7200, 3600).with_refresh_token(Some(SecretString::from("refresh-0")));
+    let expired = token("old", now() - 7200, 3600)
+        .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("refresh-0")));
     store.put(&key().storage_key(), &expired).await.unwrap();
     let manager = manager(&source, store);
     let handles: Vec<_> = (0..1000)
@@ -199,7 +198,7 @@ async fn default_margin_is_ten_percent_or_a_minute() {
         "access-1"
     );
     // 1 h token with 7 min left: kept.
-    let fresh = TokenManager::from_source(source.clone(), key().subject("other"))
+    let fresh = TokenManager::builder_for_source(source.clone(), key().subject("other"))
         .store(store.clone())
         .build();
     store
@@ -234,12 +233,9 @@ async fn vendor_margin_keeps_a_day_long_token_for_its_whole_life() {
 async fn configured_margin_overrides() {
     let store = Arc::new(MemoryStore::new());
     let source = FakeSource::new(3600, Duration::ZERO);
-    let manager = TokenManager::from_source(source.clone(), key())
+    let manager = TokenManager::builder_for_source(source.clone(), key())
         .store(store.clone())
-        .options(ManagerOptions {
-            expiry_margin: Some(Duration::from_secs(1200)),
-            ..ManagerOptions::default()
-        })
+        .options(ManagerOptions::default().expiry_margin(Duration::from_secs(1200)))
         .build();
     // 15 min left < 20 min margin: renewed.
     store
@@ -257,8 +253,8 @@ async fn invalid_grant_clears_the_store_and_requires_authorization() {
     let store = Arc::new(MemoryStore::new());
     let source = FakeSource::new(3600, Duration::ZERO);
     source.set_mode(Mode::InvalidGrant);
-    let expired =
-        token("old", now() - 7200, 3600).with_refresh_token(Some(SecretString::from("dead")));
+    let expired = token("old", now() - 7200, 3600)
+        .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("dead")));
     store.put(&key().storage_key(), &expired).await.unwrap();
     let manager = manager(&source, store.clone());
     let err = manager.access_token().await.unwrap_err();
@@ -291,12 +287,9 @@ async fn failed_refresh_keeps_serving_a_still_valid_token() {
     assert_eq!(source.fetches(), 1);
     // When the endpoint is back (and the pause is over), a new token comes.
     source.set_mode(Mode::Ok);
-    let quick = TokenManager::from_source(source.clone(), key())
+    let quick = TokenManager::builder_for_source(source.clone(), key())
         .store(manager.store().clone())
-        .options(ManagerOptions {
-            retry_after_failure: Duration::ZERO,
-            ..ManagerOptions::default()
-        })
+        .options(ManagerOptions::default().retry_after_failure(Duration::ZERO))
         .build();
     assert_eq!(
         quick.access_token().await.unwrap().expose_secret(),
@@ -338,22 +331,21 @@ impl TokenStore for FlakyStore {
 }
 
 #[tokio::test]
-async fn a_token_that_cannot_be_stored_is_reported_and_kept_in_memory() {
+async fn a_token_that_cannot_be_stored_is_returned_reported_and_kept_in_memory() {
     let store = Arc::new(FlakyStore::default());
     store.fail_puts.store(true, Ordering::SeqCst);
     let source = FakeSource::new(3600, Duration::ZERO);
     let manager = manager(&source, store.clone());
-    let err = manager.access_token().await.unwrap_err();
-    let Error::Store(store_err) = &err else {
-        panic!("expected a store error, got {err}");
-    };
-    assert_eq!(store_err.kind(), StoreErrorKind::NotPersisted);
-    assert!(err.to_string().contains("could not be stored"), "{err}");
-    assert!(err.to_string().contains("kept in memory"), "{err}");
-    assert!(
-        !err.to_string().contains("access-1"),
-        "no token in errors: {err}"
-    );
+    // The vendor issued it: it is returned, never dropped, and the failure is reported beside.
+    let fetched = manager.fetch().await.unwrap();
+    assert_eq!(fetched.token.access_token().expose_secret(), "access-1");
+    let store_err = fetched.not_stored.expect("the store failure is reported");
+    assert_eq!(store_err.kind(), StoreErrorKind::Unavailable);
+    let err = store_err.to_string();
+    assert!(err.contains("could not be stored"), "{err}");
+    assert!(err.contains("kept in memory"), "{err}");
+    assert!(!err.contains("access-1"), "no token in errors: {err}");
+    assert!(manager.not_stored().is_some());
     // Served from memory afterwards, without a new request.
     assert_eq!(
         manager.access_token().await.unwrap().expose_secret(),

@@ -23,10 +23,7 @@ fn now() -> u64 {
 }
 
 fn no_retries() -> ClientOptions {
-    ClientOptions {
-        max_attempts: 1,
-        ..ClientOptions::default()
-    }
+    ClientOptions::default().max_attempts(1)
 }
 
 fn token_json(access: &str, expires_in: u64) -> serde_json::Value {
@@ -51,7 +48,7 @@ async fn thousand_tasks_on_an_expired_manager_make_one_token_request() {
     let client = store_support::client(&store_support::token_url(&server));
     let store = Arc::new(MemoryStore::new());
     let expired = Token::new(
-        SecretString::from("expired"),
+        oauth_clients_core::AccessToken::new("expired"),
         now() - 7200,
         Some(now() - 3600),
     );
@@ -91,11 +88,11 @@ async fn token_endpoint_failure_while_the_old_token_is_valid_keeps_callers_worki
     let store = Arc::new(MemoryStore::new());
     // 2 minutes left of an hour: due for renewal, still valid.
     let old = Token::new(
-        SecretString::from("old-but-valid"),
+        oauth_clients_core::AccessToken::new("old-but-valid"),
         now() - 3480,
         Some(now() + 120),
     )
-    .with_refresh_token(Some(SecretString::from("refresh-0")));
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("refresh-0")));
     store
         .put(&TokenKey::for_client(&client).storage_key(), &old)
         .await
@@ -157,11 +154,13 @@ async fn invalid_grant_on_refresh_clears_the_token_and_requires_authorization() 
         .subject("user-42")
         .build();
     let expired = Token::new(
-        SecretString::from("expired"),
+        oauth_clients_core::AccessToken::new("expired"),
         now() - 7200,
         Some(now() - 3600),
     )
-    .with_refresh_token(Some(SecretString::from("revoked-refresh")));
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new(
+        "revoked-refresh",
+    )));
     manager.set_token(expired).await.unwrap();
     let err = manager.access_token().await.unwrap_err();
     assert!(matches!(err, Error::AuthorizationRequired { .. }), "{err}");
@@ -252,11 +251,13 @@ async fn a_users_revoked_refresh_token_is_never_replaced_by_an_application_token
     .unwrap();
     let expired = || {
         Token::new(
-            SecretString::from("expired"),
+            oauth_clients_core::AccessToken::new("expired"),
             now() - 7200,
             Some(now() - 3600),
         )
-        .with_refresh_token(Some(SecretString::from("revoked-refresh")))
+        .with_refresh_token(Some(oauth_clients_core::RefreshToken::new(
+            "revoked-refresh",
+        )))
     };
 
     let user = TokenManager::builder(client.clone())
@@ -288,10 +289,7 @@ async fn procurify_day_long_token_is_reused_for_its_whole_life() {
     ))
     .unwrap();
     let provider = Provider::from_yaml_str(&yaml, "providers/procurify.yaml").unwrap();
-    let options = ClientOptions {
-        rewrites: vec![("https://acme.procurify.com".into(), server.uri())],
-        ..no_retries()
-    };
+    let options = no_retries().rewrite("https://acme.procurify.com", server.uri());
     let client = Client::with_options(
         provider,
         ClientConfig::new("id")
@@ -305,7 +303,7 @@ async fn procurify_day_long_token_is_reused_for_its_whole_life() {
     let issued = now() - 86400 + 180;
     manager
         .set_token(Token::new(
-            SecretString::from("day-token"),
+            oauth_clients_core::AccessToken::new("day-token"),
             issued,
             Some(issued + 86400),
         ))
@@ -440,10 +438,7 @@ async fn procountor(server: &MockServer) -> Client {
         })))
         .mount(server)
         .await;
-    let options = ClientOptions {
-        rewrites: vec![("https://api-test.procountor.com".into(), server.uri())],
-        ..no_retries()
-    };
+    let options = no_retries().rewrite("https://api-test.procountor.com", server.uri());
     let config = ClientConfig::new("client_id")
         .secret(SecretString::from("s"))
         .variable("company", "14159")
@@ -471,7 +466,7 @@ async fn legacy_flow_runs_only_when_the_user_opted_in_with_credentials() {
     let with = TokenManager::builder(client)
         .user_credentials(oauth_clients_core::UserCredentials {
             username: "joe".into(),
-            password: SecretString::from("pa55-w0rd"),
+            password: oauth_clients_core::Password::new("pa55-w0rd"),
         })
         .build();
     assert_ne!(
@@ -508,7 +503,8 @@ fn the_store_lock_outlives_the_longest_token_request() {
     )
     .unwrap();
     let manager = TokenManager::new(client);
-    let longest_request = options.request_timeout * options.max_attempts;
+    // Every attempt and every wait of a request happens within the deadline.
+    let longest_request = options.deadline_value();
     assert!(
         manager.lock_ttl() > longest_request,
         "{:?} <= {longest_request:?}",

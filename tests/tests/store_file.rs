@@ -6,7 +6,7 @@ mod store_support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
+use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::FileStore;
 use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
 use store_support::{RotatingEndpoint, check_store_contract, run_workers, token_url};
@@ -26,7 +26,7 @@ async fn file_is_private_and_replaced_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.json");
     let store = FileStore::new(&path);
-    let token = Token::new(SecretString::from("t"), 1, Some(2));
+    let token = Token::new(oauth_clients_core::AccessToken::new("t"), 1, Some(2));
     for i in 0..5 {
         store.put(&format!("k{i}"), &token).await.unwrap();
     }
@@ -58,7 +58,11 @@ async fn concurrent_writers_in_one_process_lose_nothing() {
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
-                let token = Token::new(SecretString::from(format!("t{i}")), 1, Some(2));
+                let token = Token::new(
+                    oauth_clients_core::AccessToken::new(format!("t{i}")),
+                    1,
+                    Some(2),
+                );
                 store.put(&format!("key{i}"), &token).await
             })
         })
@@ -103,7 +107,7 @@ async fn corrupt_file_is_reported_moved_aside_and_not_overwritten() {
         "{\"format\": \"oauth-clients-token-store\", \"tokens\": {tru"
     );
     // The store goes on with a new file.
-    let token = Token::new(SecretString::from("t"), 1, Some(2));
+    let token = Token::new(oauth_clients_core::AccessToken::new("t"), 1, Some(2));
     store.put("k", &token).await.unwrap();
     assert!(store.get("k").await.unwrap().is_some());
     // A file of another format is not taken over either.

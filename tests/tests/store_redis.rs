@@ -5,8 +5,8 @@ mod store_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
-use oauth_clients_core::store::{RedisStore, open_store};
+use oauth_clients_core::secrecy::ExposeSecret;
+use oauth_clients_core::store::RedisStore;
 use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
 use store_support::{RedisServer, RotatingEndpoint, check_store_contract, run_workers, token_url};
 use wiremock::MockServer;
@@ -31,9 +31,17 @@ async fn tokens_expire_with_their_access_token_unless_they_can_be_refreshed() {
     let store = RedisStore::open(&server.url())
         .unwrap()
         .namespace("ttl-test");
-    let short = Token::new(SecretString::from("short"), now(), Some(now() + 1));
-    let refreshable = Token::new(SecretString::from("long"), now(), Some(now() + 1))
-        .with_refresh_token(Some(SecretString::from("r")));
+    let short = Token::new(
+        oauth_clients_core::AccessToken::new("short"),
+        now(),
+        Some(now() + 1),
+    );
+    let refreshable = Token::new(
+        oauth_clients_core::AccessToken::new("long"),
+        now(),
+        Some(now() + 1),
+    )
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("r")));
     store.put("short", &short).await.unwrap();
     store.put("refreshable", &refreshable).await.unwrap();
     assert!(store.get("short").await.unwrap().is_some());
@@ -51,7 +59,11 @@ async fn namespaces_separate_applications() {
     let server = RedisServer::start();
     let a = RedisStore::open(&server.url()).unwrap().namespace("app-a");
     let b = RedisStore::open(&server.url()).unwrap().namespace("app-b");
-    let token = Token::new(SecretString::from("t"), now(), Some(now() + 60));
+    let token = Token::new(
+        oauth_clients_core::AccessToken::new("t"),
+        now(),
+        Some(now() + 60),
+    );
     a.put("k", &token).await.unwrap();
     assert!(a.get("k").await.unwrap().is_some());
     assert!(b.get("k").await.unwrap().is_none());
@@ -65,7 +77,7 @@ async fn an_unreachable_server_is_a_clear_error_without_secrets() {
         .local_addr()
         .unwrap()
         .port();
-    let store = open_store(&format!("redis://:hunter2@127.0.0.1:{port}/")).unwrap();
+    let store = RedisStore::open(&format!("redis://:hunter2@127.0.0.1:{port}/")).unwrap();
     let err = store.get("k").await.unwrap_err();
     assert_eq!(err.kind(), StoreErrorKind::Unavailable);
     let text = err.to_string();

@@ -9,8 +9,19 @@ use wire_support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-/// JWT whose payload is `{"sub":"x","exp":2000000000}`.
+/// JWT whose payload is `{"sub":"x","exp":2000000000}` (2033: more than a year ahead).
 const JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4IiwiZXhwIjoyMDAwMDAwMDAwfQ.c2ln";
+
+/// The longest lifetime the engine accepts; longer ones are capped, with a warning.
+const YEAR: u64 = 365 * 24 * 3600;
+
+/// An unsigned JWT whose `exp` is `exp`.
+fn jwt_expiring_at(exp: u64) -> String {
+    use base64::Engine as _;
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!(r#"{{"sub":"x","exp":{exp}}}"#));
+    format!("eyJhbGciOiJIUzI1NiJ9.{payload}.c2ln")
+}
 
 #[derive(Clone, Copy, Debug)]
 enum Expiry {
@@ -184,8 +195,15 @@ fn cases() -> Vec<Case> {
             "missing expires_in: the JWT exp claim",
             200,
             JSON,
+            format!(r#"{{"access_token":"{}"}}"#, jwt_expiring_at(now() + 7200)),
+            Expect::Token(Expiry::At(now() + 7200), nothing),
+        ),
+        case(
+            "a JWT exp more than a year ahead is capped at a year",
+            200,
+            JSON,
             format!(r#"{{"access_token":"{JWT}"}}"#),
-            Expect::Token(Expiry::At(2_000_000_000), nothing),
+            Expect::Token(Expiry::In(YEAR), nothing),
         ),
         Case {
             quirks: "{ jwt_expiry: false }",
@@ -319,18 +337,49 @@ fn cases() -> Vec<Case> {
             Expect::Invalid("`expires_in` is negative"),
         ),
         case(
-            "expires_in huge is clamped",
+            "expires_in huge is capped at a year",
             200,
             JSON,
             r#"{"access_token":"a","expires_in":1e30}"#,
-            Expect::Token(Expiry::In(i32::MAX as u64), nothing),
+            Expect::Token(Expiry::In(YEAR), nothing),
         ),
         case(
-            "expires_in huge integer string is clamped",
+            "expires_in huge integer string is capped at a year",
             200,
             JSON,
             r#"{"access_token":"a","expires_in":"99999999999999999999999"}"#,
-            Expect::Token(Expiry::In(i32::MAX as u64), nothing),
+            Expect::Token(Expiry::In(YEAR), nothing),
+        ),
+        case(
+            "expires_in inf is capped at a year",
+            200,
+            JSON,
+            r#"{"access_token":"a","expires_in":"inf"}"#,
+            Expect::Token(Expiry::In(YEAR), nothing),
+        ),
+        case(
+            "a token type the engine cannot send is refused",
+            200,
+            JSON,
+            r#"{"access_token":"a","token_type":"mac"}"#,
+            Expect::Invalid("token type `mac` is not supported"),
+        ),
+        Case {
+            quirks: "{ token_types: [bot] }",
+            ..case(
+                "a token type the descriptor accepts",
+                200,
+                JSON,
+                r#"{"access_token":"a","token_type":"Bot","expires_in":60}"#,
+                Expect::Token(Expiry::In(60), nothing),
+            )
+        },
+        case(
+            "token type bearer in any case",
+            200,
+            JSON,
+            r#"{"access_token":"a","token_type":"BEARER","expires_in":60}"#,
+            Expect::Token(Expiry::In(60), nothing),
         ),
         case(
             "expires_in not a number",
@@ -396,7 +445,7 @@ async fn token_response_table() {
             .mount(&server)
             .await;
         let mut options = options_for(&server, &["auth.example.com"]);
-        options.max_attempts = 1;
+        options = options.max_attempts(1);
         let client = Client::with_options(
             inline_provider(&descriptor(case.quirks)),
             ClientConfig::new("id").secret(SecretString::from("client-secret-value")),
@@ -507,11 +556,10 @@ async fn wrong_state_is_refused_before_any_request() {
         &["login.procore.com"],
     );
     let request = client.authorize_url().unwrap();
-    let callback = Callback {
-        code: Some(SecretString::from("code")),
-        state: Some(format!("{}x", request.state.expose_secret())),
-        ..Callback::default()
-    };
+    let callback = Callback::with_code(
+        oauth_clients_core::AuthorizationCode::new("code"),
+        Some(format!("{}x", request.state.expose_secret())),
+    );
     let err = client.exchange_code(&request, &callback).await.unwrap_err();
     assert!(matches!(err, Error::StateMismatch { .. }), "{err}");
     assert!(requests(&server).await.is_empty());
@@ -553,14 +601,12 @@ async fn a_chunked_body_over_1_mib_is_cut_off_while_streaming() {
         sent
     });
     let yaml = descriptor("{}");
-    let options = oauth_clients_core::ClientOptions {
-        max_attempts: 1,
-        rewrites: vec![(
-            "https://auth.example.com".into(),
+    let options = oauth_clients_core::ClientOptions::default()
+        .max_attempts(1)
+        .rewrite(
+            "https://auth.example.com",
             format!("http://127.0.0.1:{port}"),
-        )],
-        ..oauth_clients_core::ClientOptions::default()
-    };
+        );
     let client = Client::with_options(
         inline_provider(&yaml),
         ClientConfig::new("id").secret(SecretString::from("s")),

@@ -134,7 +134,7 @@ async fn public_client_sends_only_its_id() {
         Err(Error::Unsupported { .. })
     ));
     client
-        .exchange_code_oob(&SecretString::from("c0de"), None)
+        .exchange_code_oob(&oauth_clients_core::AuthorizationCode::new("c0de"), None)
         .await
         .unwrap();
     let reqs = requests(&server).await;
@@ -182,11 +182,10 @@ async fn pkce_s256_verifier_matches_challenge() {
     };
     assert_eq!(q["code_challenge"], challenge);
 
-    let callback = Callback {
-        code: Some(SecretString::from("the-code")),
-        state: Some(request.state.expose_secret().to_owned()),
-        ..Callback::default()
-    };
+    let callback = Callback::with_code(
+        oauth_clients_core::AuthorizationCode::new("the-code"),
+        Some(request.state.expose_secret().to_owned()),
+    );
     client.exchange_code(&request, &callback).await.unwrap();
     let reqs = requests(&server).await;
     let body = form(&reqs[0]);
@@ -197,10 +196,7 @@ async fn pkce_s256_verifier_matches_challenge() {
 
     // The user may turn PKCE off when the vendor only supports it.
     let off = client
-        .authorize_url_with(&AuthorizeOptions {
-            pkce: false,
-            ..AuthorizeOptions::default()
-        })
+        .authorize_url_with(&AuthorizeOptions::default().without_pkce())
         .unwrap();
     assert!(off.pkce_verifier.is_none());
     assert!(!off.url.as_str().contains("code_challenge"));
@@ -211,10 +207,7 @@ async fn pkce_required_cannot_be_turned_off_and_unsupported_sends_none() {
     let server = token_server().await;
     let required = client(&server, "client_secret_post", "required", Some("s"));
     let request = required
-        .authorize_url_with(&AuthorizeOptions {
-            pkce: false,
-            ..AuthorizeOptions::default()
-        })
+        .authorize_url_with(&AuthorizeOptions::default().without_pkce())
         .unwrap();
     assert!(request.pkce_verifier.is_some());
     let unsupported = client(&server, "client_secret_post", "unsupported", Some("s"));
@@ -229,31 +222,23 @@ async fn plain_http_is_refused_except_on_loopback() {
     let yaml = descriptor("client_secret_post", "unsupported")
         .replace("https://auth.example.com", "http://auth.example.com");
     assert!(oauth_clients_core::Provider::from_yaml_str(&yaml, "inline.yaml").is_err());
-    // A rewrite to a non-loopback http URL is refused by the engine.
+    // A rewrite to a non-loopback http URL is refused by the engine, when the client is built.
     let server = MockServer::start().await;
-    let options = ClientOptions {
-        rewrites: vec![(
-            "https://auth.example.com".into(),
-            "http://proxy.example.com".into(),
-        )],
-        ..ClientOptions::default()
-    };
-    let client = Client::with_options(
+    let options =
+        ClientOptions::default().rewrite("https://auth.example.com", "http://proxy.example.com");
+    let err = Client::with_options(
         inline_provider(&descriptor("client_secret_post", "unsupported")),
         ClientConfig::new("id")
             .secret(SecretString::from("s"))
             .variable("tenant", "acme"),
         options,
     )
-    .unwrap();
-    let err = client.client_credentials().await.unwrap_err();
+    .unwrap_err();
     assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
     assert!(
         err.to_string().contains("http://proxy.example.com"),
         "{err}"
     );
-    let err = client.authorize_url().unwrap_err();
-    assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
     assert!(requests(&server).await.is_empty());
 }
 
@@ -448,7 +433,10 @@ token_request:
         options_for(&server, &["auth.example.com"]),
     )
     .unwrap();
-    let token = client.refresh(&SecretString::from("old")).await.unwrap();
+    let token = client
+        .refresh(&oauth_clients_core::RefreshToken::new("old"))
+        .await
+        .unwrap();
     assert_eq!(token.refresh_token().unwrap().expose_secret(), "rotated");
     let reqs = requests(&server).await;
     assert_eq!(

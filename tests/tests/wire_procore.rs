@@ -104,7 +104,7 @@ async fn authorization_code_url_and_multipart_exchange() {
 
     // The out-of-band code is pasted by the user.
     let token = client
-        .exchange_code_oob(&SecretString::from(CODE), None)
+        .exchange_code_oob(&oauth_clients_core::AuthorizationCode::new(CODE), None)
         .await
         .unwrap();
     let reqs = requests(&server).await;
@@ -129,7 +129,7 @@ async fn refresh_multipart_takes_rotated_token() {
     let server = token_server().await;
     let client = client("procore", config(), &server, &["login.procore.com"]);
     let token = client
-        .refresh(&SecretString::from("old-refresh"))
+        .refresh(&oauth_clients_core::RefreshToken::new("old-refresh"))
         .await
         .unwrap();
     let reqs = requests(&server).await;

@@ -24,7 +24,7 @@ fn config(server: &MockServer) -> ClientConfig {
 fn user() -> UserCredentials {
     UserCredentials {
         username: "joe".into(),
-        password: SecretString::from("pa55-w0rd!&="),
+        password: oauth_clients_core::Password::new("pa55-w0rd!&="),
     }
 }
 
@@ -174,7 +174,10 @@ async fn refresh_keeps_the_old_refresh_token_when_none_comes_back() {
         .mount(&server)
         .await;
     let client = client("procountor", config(&server), &server, &[HOST]);
-    let token = client.refresh(&SecretString::from(REFRESH)).await.unwrap();
+    let token = client
+        .refresh(&oauth_clients_core::RefreshToken::new(REFRESH))
+        .await
+        .unwrap();
     assert_eq!(token.refresh_token().unwrap().expose_secret(), REFRESH);
     // No expires_in: the access token's JWT `exp` claim.
     assert_eq!(token.expires_at_unix(), Some(1_607_966_080));
@@ -202,7 +205,8 @@ async fn api_sessioninfo_with_bearer() {
         .mount(&server)
         .await;
     let client = client("procountor", config(&server), &server, &[HOST]);
-    let token = oauth_clients_core::Token::new(SecretString::from(ACCESS), now(), None);
+    let token =
+        oauth_clients_core::Token::new(oauth_clients_core::AccessToken::new(ACCESS), now(), None);
     let info: serde_json::Value = client
         .send_api(&token, &oauth_clients_core::ApiRequest::get("sessioninfo"))
         .await

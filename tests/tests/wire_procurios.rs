@@ -98,11 +98,10 @@ async fn authorization_code_url_and_exchange() {
 
     // 001: {redirectUrl}?code={code}, then
     // grant_type=code&client_id={clientId}&code={code}&client_secret={clientSecret}
-    let callback = Callback {
-        code: Some(SecretString::from("X")),
-        state: Some(state.clone()),
-        ..Callback::default()
-    };
+    let callback = Callback::with_code(
+        oauth_clients_core::AuthorizationCode::new("X"),
+        Some(state.clone()),
+    );
     let token = client.exchange_code(&request, &callback).await.unwrap();
     assert_eq!(token.access_token().expose_secret(), "user-access");
 
@@ -143,11 +142,10 @@ async fn user_can_override_the_documented_grant_type() {
     );
     let client = client("procurios", config, &server, &[HOST]);
     let request = client.authorize_url().unwrap();
-    let callback = Callback {
-        code: Some(SecretString::from("X")),
-        state: Some(request.state.expose_secret().to_owned()),
-        ..Callback::default()
-    };
+    let callback = Callback::with_code(
+        oauth_clients_core::AuthorizationCode::new("X"),
+        Some(request.state.expose_secret().to_owned()),
+    );
     client.exchange_code(&request, &callback).await.unwrap();
     let reqs = requests(&server).await;
     assert_eq!(
@@ -162,19 +160,11 @@ async fn wrong_or_missing_state_sends_nothing() {
     let client = client("procurios", config(), &server, &[HOST]);
     let request = client.authorize_url().unwrap();
     for state in [Some("forged".to_owned()), None] {
-        let callback = Callback {
-            code: Some(SecretString::from("X")),
-            state,
-            ..Callback::default()
-        };
+        let callback = Callback::with_code(oauth_clients_core::AuthorizationCode::new("X"), state);
         let err = client.exchange_code(&request, &callback).await.unwrap_err();
         assert!(matches!(err, Error::StateMismatch { .. }), "{err}");
     }
-    let callback = Callback {
-        error: Some("access_denied".into()),
-        error_description: Some("The user said no".into()),
-        ..Callback::default()
-    };
+    let callback = Callback::from_query("error=access_denied&error_description=The+user+said+no");
     let err = client.exchange_code(&request, &callback).await.unwrap_err();
     assert_eq!(err.oauth_error_code(), Some("access_denied"));
     assert!(requests(&server).await.is_empty());
@@ -202,7 +192,11 @@ async fn api_request_has_vendor_accept_and_surfaces_probase_request_id() {
         .mount(&server)
         .await;
     let client = client("procurios", config(), &server, &[HOST]);
-    let token = oauth_clients_core::Token::new(SecretString::from("accessToken"), now(), None);
+    let token = oauth_clients_core::Token::new(
+        oauth_clients_core::AccessToken::new("accessToken"),
+        now(),
+        None,
+    );
 
     let request = ApiRequest::post("some_api/endpoint")
         .header("Accept-Language", "en-US,en;q=0.5")

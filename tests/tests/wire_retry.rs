@@ -93,7 +93,7 @@ async fn oauth_errors_are_never_retried() {
         .mount(&server)
         .await;
     let err = procore(&server)
-        .refresh(&SecretString::from("revoked"))
+        .refresh(&oauth_clients_core::RefreshToken::new("revoked"))
         .await
         .unwrap_err();
     assert!(err.is_invalid_grant(), "{err}");
@@ -106,7 +106,10 @@ async fn a_code_exchange_is_not_retried_once_sent() {
     let server = MockServer::start().await;
     mount_failures(&server, 503, 5, None).await;
     let err = procore(&server)
-        .exchange_code_oob(&SecretString::from("single-use"), None)
+        .exchange_code_oob(
+            &oauth_clients_core::AuthorizationCode::new("single-use"),
+            None,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -126,10 +129,13 @@ async fn a_code_exchange_is_not_retried_after_a_timeout() {
         .mount(&server)
         .await;
     let mut options = options_for(&server, &["login.procore.com"]);
-    options.request_timeout = Duration::from_millis(200);
+    options = options.request_timeout(Duration::from_millis(200));
     let client = Client::with_options(provider("procore"), config(), options).unwrap();
     let err = client
-        .exchange_code_oob(&SecretString::from("single-use"), None)
+        .exchange_code_oob(
+            &oauth_clients_core::AuthorizationCode::new("single-use"),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Timeout { attempts: 1, .. }), "{err}");
@@ -144,7 +150,7 @@ async fn retries_can_be_turned_off() {
     let server = MockServer::start().await;
     mount_failures(&server, 500, 1, None).await;
     let mut options = options_for(&server, &["login.procore.com"]);
-    options.max_attempts = 1;
+    options = options.max_attempts(1);
     let client = Client::with_options(provider("procore"), config(), options).unwrap();
     let err = client.client_credentials().await.unwrap_err();
     assert_eq!(err.status(), Some(500));
@@ -160,19 +166,20 @@ fn closed_port() -> u16 {
 #[tokio::test]
 async fn connection_failures_are_retried_even_for_a_code_exchange() {
     let port = closed_port();
-    let options = ClientOptions {
-        initial_backoff: Duration::from_millis(5),
-        rewrites: vec![(
-            "https://login.procore.com".into(),
+    let options = ClientOptions::default()
+        .initial_backoff(Duration::from_millis(5))
+        .rewrite(
+            "https://login.procore.com",
             format!("http://127.0.0.1:{port}"),
-        )],
-        ..ClientOptions::default()
-    };
+        );
     let client = Client::with_options(provider("procore"), config(), options).unwrap();
     let err = client.client_credentials().await.unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 3, .. }), "{err}");
     let err = client
-        .exchange_code_oob(&SecretString::from("never-sent"), None)
+        .exchange_code_oob(
+            &oauth_clients_core::AuthorizationCode::new("never-sent"),
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport { attempts: 3, .. }), "{err}");
@@ -196,10 +203,7 @@ fn refreshing_vendor(server: &MockServer, rotates: bool) -> Client {
         server.uri()
     );
     let provider = oauth_clients_core::Provider::from_yaml_str(&yaml, "rotating.yaml").unwrap();
-    let options = ClientOptions {
-        initial_backoff: Duration::from_millis(1),
-        ..ClientOptions::default()
-    };
+    let options = ClientOptions::default().initial_backoff(Duration::from_millis(1));
     Client::with_options(provider, config(), options).unwrap()
 }
 
@@ -208,7 +212,7 @@ async fn a_rotating_refresh_token_is_not_resent_after_a_server_error() {
     let server = MockServer::start().await;
     mount_failures(&server, 503, 5, None).await;
     let err = refreshing_vendor(&server, true)
-        .refresh(&SecretString::from("single-use-refresh"))
+        .refresh(&oauth_clients_core::RefreshToken::new("single-use-refresh"))
         .await
         .unwrap_err();
     assert_eq!(err.status(), Some(503));
@@ -224,7 +228,7 @@ async fn a_reusable_refresh_token_is_retried_after_a_server_error() {
     let server = MockServer::start().await;
     mount_failures(&server, 503, 1, None).await;
     refreshing_vendor(&server, false)
-        .refresh(&SecretString::from("reusable-refresh"))
+        .refresh(&oauth_clients_core::RefreshToken::new("reusable-refresh"))
         .await
         .unwrap();
     assert_eq!(requests(&server).await.len(), 2);

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use oauth_clients_core::Provider;
-use oauth_clients_core::descriptor::{ClientAuth, Descriptor, GrantKind};
+use oauth_clients_descriptor::schema::{ClientAuth, Descriptor};
+use oauth_clients_descriptor::{GrantKind, Provider};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -424,6 +424,7 @@ fn example(d: &Descriptor, options: &Options) -> String {
     match first {
         Some(GrantKind::AuthorizationCode) => core_imports.push("Callback"),
         Some(GrantKind::LegacyCredentials) => core_imports.push("UserCredentials"),
+        Some(GrantKind::RefreshToken) => core_imports.push("RefreshToken"),
         _ => {}
     }
     if core_imports.len() == 1 {
@@ -479,28 +480,23 @@ fn example(d: &Descriptor, options: &Options) -> String {
             lines.push("let request = client.authorize_url()?;".to_owned());
             lines.push("println!(\"open {} in a browser\", request.url);".to_owned());
             lines.push("// The vendor redirects the user back with `code` and `state`:".to_owned());
-            lines.push("let callback = Callback {".to_owned());
-            lines
-                .push("    code: Some(SecretString::from(\"code-from-the-redirect\")),".to_owned());
-            lines.push("    state: Some(\"state-from-the-redirect\".to_owned()),".to_owned());
-            lines.push("    ..Callback::default()".to_owned());
-            lines.push("};".to_owned());
+            lines.push(
+                "let callback = Callback::from_query(\"code=code-from-the-redirect&state=state-from-the-redirect\");"
+                    .to_owned(),
+            );
             lines.push(format!(
                 "{allow}let token = client.exchange_code(&request, &callback).await?;"
             ));
         }
         Some(GrantKind::LegacyCredentials) => {
-            lines.push("let user = UserCredentials {".to_owned());
-            lines.push("    username: \"jane\".to_owned(),".to_owned());
-            lines.push("    password: SecretString::from(\"her-password\"),".to_owned());
-            lines.push("};".to_owned());
+            lines.push("let user = UserCredentials::new(\"jane\", \"her-password\");".to_owned());
             lines.push(format!(
                 "{allow}let token = client.legacy_credentials(&user).await?;"
             ));
         }
         Some(GrantKind::RefreshToken) => {
             lines.push(format!(
-                "{allow}let token = client.refresh(&SecretString::from(\"a-refresh-token\")).await?;"
+                "{allow}let token = client.refresh(&RefreshToken::new(\"a-refresh-token\")).await?;"
             ));
         }
         _ => lines.push(format!(
@@ -615,7 +611,11 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
             pub client_secret: Option<oauth_clients_core::secrecy::SecretString>,
         });
         new_inits.push(quote! { client_secret: None });
-        to_config.push(quote! { config.client_secret = self.client_secret.clone(); });
+        to_config.push(quote! {
+            if let Some(secret) = &self.client_secret {
+                config = config.secret(secret.clone());
+            }
+        });
     } else {
         fields.push(quote! {
             /// The client secret the vendor issued for the application.
@@ -623,7 +623,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         });
         new_params.push(quote! { client_secret: oauth_clients_core::secrecy::SecretString });
         new_inits.push(quote! { client_secret });
-        to_config.push(quote! { config.client_secret = Some(self.client_secret.clone()); });
+        to_config.push(quote! { config = config.secret(self.client_secret.clone()); });
     }
     for (var_name, variable) in &d.variables {
         let field = format_ident!("{}", var_name);
@@ -645,9 +645,9 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
             new_params.push(quote! { #field: oauth_clients_core::secrecy::SecretString });
             new_inits.push(quote! { #field });
             to_config.push(quote! {
-                config.variables.insert(
-                    #var_name.to_owned(),
-                    oauth_clients_core::secrecy::ExposeSecret::expose_secret(&self.#field).to_owned(),
+                config = config.variable(
+                    #var_name,
+                    oauth_clients_core::secrecy::ExposeSecret::expose_secret(&self.#field),
                 );
             });
         } else {
@@ -655,7 +655,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
             new_params.push(quote! { #field: impl Into<String> });
             new_inits.push(quote! { #field: #field.into() });
             to_config.push(quote! {
-                config.variables.insert(#var_name.to_owned(), self.#field.clone());
+                config = config.variable(#var_name, self.#field.as_str());
             });
         }
     }
@@ -665,7 +665,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         ));
         fields.push(quote! { #doc pub environment: #environment, });
         new_inits.push(quote! { environment: #environment::default() });
-        to_config.push(quote! { config.environment = Some(self.environment.as_str().to_owned()); });
+        to_config.push(quote! { config = config.environment(self.environment.as_str()); });
     }
     let scope_default = if d.scopes.default.is_empty() {
         "none".to_owned()
@@ -682,7 +682,11 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
     ));
     fields.push(quote! { #scope_doc pub scopes: Option<Vec<String>>, });
     new_inits.push(quote! { scopes: None });
-    to_config.push(quote! { config.scopes = self.scopes.clone(); });
+    to_config.push(quote! {
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
+    });
     if needs_redirect_uri(d) {
         let text = match default_redirect_uri(d) {
             Some(uri) => format!(
@@ -693,7 +697,11 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         let doc = docs(&text);
         fields.push(quote! { #doc pub redirect_uri: Option<String>, });
         new_inits.push(quote! { redirect_uri: None });
-        to_config.push(quote! { config.redirect_uri = self.redirect_uri.clone(); });
+        to_config.push(quote! {
+            if let Some(uri) = &self.redirect_uri {
+                config = config.redirect_uri(uri.as_str());
+            }
+        });
     }
     let config_doc = docs(&format!(
         "The configuration of a [`{client}`]: credentials{}{} and scopes.\n\n`Debug` never shows secrets.",
@@ -801,8 +809,8 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
                         #doc #extra_doc #attr
                         pub async fn exchange_code_oob(
                             &self,
-                            code: &oauth_clients_core::secrecy::SecretString,
-                            pkce_verifier: Option<&oauth_clients_core::secrecy::SecretString>,
+                            code: &oauth_clients_core::AuthorizationCode,
+                            pkce_verifier: Option<&oauth_clients_core::PkceVerifier>,
                         ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
                             self.engine.exchange_code_oob(code, pkce_verifier).await
                         }
@@ -817,7 +825,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
                     #doc #extra_doc #attr
                     pub async fn refresh(
                         &self,
-                        refresh_token: &oauth_clients_core::secrecy::SecretString,
+                        refresh_token: &oauth_clients_core::RefreshToken,
                     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
                         self.engine.refresh(refresh_token).await
                     }
@@ -904,7 +912,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
 
             /// The engine's configuration for these settings.
             pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-                let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
+                let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
                 #(#to_config)*
                 config
             }
@@ -1060,7 +1068,7 @@ fn lib(sources: &[Source], shown_dir: &str, options: &Options) -> TokenStream {
 
 /// The JSON Schema of descriptors, for editors (`providers/descriptor.schema.json`).
 pub fn json_schema() -> String {
-    let mut schema = schemars::schema_for!(oauth_clients_core::descriptor::Descriptor);
+    let mut schema = schemars::schema_for!(Descriptor);
     schema.insert(
         "$comment".to_owned(),
         serde_json::Value::String(

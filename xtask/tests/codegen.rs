@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use oauth_clients_core::Provider;
+use oauth_clients_descriptor::Provider;
 use xtask::codegen::{self, Options};
 use xtask::tree;
 

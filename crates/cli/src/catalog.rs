@@ -1,9 +1,11 @@
 //! The vendors compiled into the binary (the `oauth-clients` crate's registry), and loading a
 //! descriptor given on the command line.
 
+use std::io::Read as _;
 use std::path::Path;
 
 use oauth_clients_core::Provider;
+use oauth_clients_descriptor::MAX_DESCRIPTOR_BYTES;
 
 use crate::failure::Failure;
 
@@ -25,7 +27,7 @@ pub(crate) fn resolve(
 ) -> Result<Provider, Failure> {
     if let Some(path) = descriptor {
         let origin = path.display().to_string();
-        let yaml = std::fs::read_to_string(path)
+        let yaml = read_capped(path)
             .map_err(|err| Failure::usage(format!("cannot read descriptor {origin}: {err}")))?;
         let provider = Provider::from_yaml_str(&yaml, &origin)
             .map_err(|err| Failure::usage(format!("invalid descriptor: {err}")))?;
@@ -53,4 +55,19 @@ pub(crate) fn resolve(
         "unknown vendor `{vendor}`; known vendors: {} (or give --descriptor FILE.yaml)",
         known.join(", ")
     )))
+}
+
+/// Reads a descriptor file, refusing more than a descriptor may be before reading it all.
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    let limit = u64::try_from(MAX_DESCRIPTOR_BYTES).unwrap_or(u64::MAX) + 1;
+    file.take(limit).read_to_string(&mut text)?;
+    if text.len() > MAX_DESCRIPTOR_BYTES {
+        return Err(std::io::Error::other(format!(
+            "the file is larger than {} KiB, the most a descriptor may be",
+            MAX_DESCRIPTOR_BYTES / 1024
+        )));
+    }
+    Ok(text)
 }

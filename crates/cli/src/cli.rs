@@ -1,4 +1,4 @@
-//! The command line, as the contract in issue 5 gives it.
+//! The command line: commands, their flags, and the flags `token`, `login` and `call` share.
 
 use clap::{Args, Parser, Subcommand};
 
@@ -13,6 +13,10 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace); RUST_LOG, when set, decides
+    /// instead. No level ever shows a secret.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +75,7 @@ pub(crate) enum Command {
         no_browser: bool,
         /// How long to wait for the browser, in seconds.
         #[arg(long, value_name = "SECS", default_value_t = 300)]
-        timeout: u64,
+        wait: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -143,6 +147,13 @@ pub(crate) struct Common {
     /// Where tokens are kept: `memory`, `file:PATH` or `redis://HOST:PORT/DB`.
     #[arg(long, value_name = "URI")]
     pub store: Option<String>,
+    /// The most a vendor operation may take, every retry included, in seconds (default 30).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Retries after a connection failure, a timeout, a 5xx or a 429 (default 2; single-use
+    /// codes and rotating refresh tokens are resent only when they never left).
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
     /// Uses the user's token (the one `login` stored) instead of the client's own token.
     /// `--user=NAME` names the user, to keep several users' logins apart in one store; `login`
     /// stores under the same name.

@@ -9,10 +9,10 @@ pub(crate) enum Failure {
     Usage(String),
     /// The vendor or the network failed: exit status 1.
     Vendor(String),
-    /// The command got its result but could not keep it (e.g. a new token that could not be
-    /// stored): the result still goes to stdout, so that a rotated refresh token is not lost,
-    /// and the message to stderr; exit status 1.
-    Kept {
+    /// The command got its result but could not store it (a new token the store refused): the
+    /// result still goes to stdout, so that a rotated refresh token is not lost, and the message
+    /// to stderr; exit status 1.
+    NotStored {
         /// What goes to stdout.
         output: String,
         /// What went wrong.
@@ -35,21 +35,21 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => 2,
-            Failure::Vendor(_) | Failure::Kept { .. } => 1,
+            Failure::Vendor(_) | Failure::NotStored { .. } => 1,
         }
     }
 
     /// The message for stderr.
     pub(crate) fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Vendor(m) | Failure::Kept { message: m, .. } => m,
+            Failure::Usage(m) | Failure::Vendor(m) | Failure::NotStored { message: m, .. } => m,
         }
     }
 
     /// What goes to stdout even though the command failed.
     pub(crate) fn output(&self) -> Option<&str> {
         match self {
-            Failure::Kept { output, .. } => Some(output),
+            Failure::NotStored { output, .. } => Some(output),
             _ => None,
         }
     }
@@ -57,26 +57,18 @@ impl Failure {
 
 impl From<Error> for Failure {
     fn from(err: Error) -> Failure {
-        let message = describe(&err);
-        match err {
-            Error::Descriptor(_)
-            | Error::Config { .. }
-            | Error::MissingVariable { .. }
-            | Error::InvalidVariable { .. }
-            | Error::InsecureUrl { .. }
-            | Error::Unsupported { .. } => Failure::Usage(message),
-            Error::Store(ref store)
-                if store.kind() == oauth_clients_core::StoreErrorKind::InvalidSpec =>
-            {
-                Failure::Usage(message)
-            }
-            _ => Failure::Vendor(message),
+        let message = render_failure(&err);
+        if err.is_configuration() {
+            Failure::Usage(message)
+        } else {
+            Failure::Vendor(message)
         }
     }
 }
 
 /// The error's own text, plus its OAuth details on separate lines and a hint where one helps.
-fn describe(err: &Error) -> String {
+/// Hints speak of the tool's options, never of library calls.
+fn render_failure(err: &Error) -> String {
     let mut message = err.to_string();
     if let Some(code) = err.oauth_error_code() {
         message.push_str(&format!("\n  oauth error: {code}"));
@@ -90,16 +82,18 @@ fn describe(err: &Error) -> String {
     if err.oauth_error_code() == Some("invalid_client") {
         message.push_str("\n  hint: check --client-id and the OAUTH_CLIENT_SECRET variable");
     }
-    if let Error::MissingVariable { variable, .. } = err {
-        message.push_str(&format!(
+    match err {
+        Error::MissingVariable { variable, .. } => message.push_str(&format!(
             "\n  hint: pass --var {variable}=VALUE (or --env NAME for an environment that sets it)"
-        ));
-    }
-    if let Error::AuthorizationRequired { vendor, .. } = err {
-        message.push_str(&format!(
+        )),
+        Error::AuthorizationRequired { vendor, .. } => message.push_str(&format!(
             "\n  hint: run `oauth-clients login {vendor} --store …` first, with the same --store \
              (and the same --user=NAME, if one was given)"
-        ));
+        )),
+        Error::Timeout { .. } => {
+            message.push_str("\n  hint: --timeout SECS and --retries N set how long to wait")
+        }
+        _ => {}
     }
     message
 }

@@ -1,12 +1,24 @@
-//! The core's warnings (a corrupt store file moved aside, a token that could not be stored, a
-//! failed refresh while the old token is kept) reach the user on stderr, one line each. The
-//! core never puts secrets in its events; stdout stays reserved for results.
+//! The core's events (a corrupt store file moved aside, a token that could not be stored, a
+//! wait for another process's refresh) reach the user on stderr, one line each. `RUST_LOG`
+//! chooses what is shown when set; otherwise `-v` flags raise the level from WARN. The core
+//! never puts secrets in its events; stdout stays reserved for results.
 
-/// Installs the stderr subscriber for WARN and ERROR events (once; later calls do nothing).
-pub(crate) fn install() {
+use tracing_subscriber::EnvFilter;
+
+/// Installs the stderr subscriber (once; later calls do nothing). A closed stderr is ignored.
+pub(crate) fn install(verbose: u8) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }),
+    };
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
+        .with_env_filter(filter)
         .with_ansi(false)
         .with_target(false)
         .without_time()

@@ -69,6 +69,7 @@ impl Receiver {
         // send nothing, and those must not hold up the one that carries the callback.
         let (requests, mut incoming) = tokio::sync::mpsc::channel::<(TcpStream, String)>(8);
         let listener = self.listener;
+        let port = self.port;
         let acceptor = tokio::spawn(async move {
             loop {
                 let mut stream = match listener.accept().await {
@@ -81,10 +82,20 @@ impl Receiver {
                 };
                 let requests = requests.clone();
                 tokio::spawn(async move {
-                    let read = tokio::time::timeout(READ_TIMEOUT, read_target(&mut stream)).await;
+                    let read = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
                     match read {
-                        Ok(Some(target)) => {
-                            let _ = requests.send((stream, target)).await;
+                        Ok(Some(head)) if host_is_loopback(head.host.as_deref(), port) => {
+                            let _ = requests.send((stream, head.target)).await;
+                        }
+                        Ok(Some(_)) => {
+                            // A page of another site reaching us through DNS rebinding.
+                            respond(
+                                &mut stream,
+                                421,
+                                "Wrong host",
+                                "<p>This receiver answers only to 127.0.0.1, [::1] and localhost.</p>",
+                            )
+                            .await
                         }
                         _ => {
                             respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>")
@@ -117,7 +128,7 @@ impl Receiver {
                 .await;
                 continue;
             }
-            if callback.code.is_none() && callback.error.is_none() {
+            if !callback.has_code() && callback.error.is_none() {
                 respond(
                     &mut stream,
                     400,
@@ -163,8 +174,26 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Reads the request head and returns the request target of a `GET`.
-async fn read_target(stream: &mut TcpStream) -> Option<String> {
+/// What the receiver reads of a request head.
+struct Head {
+    target: String,
+    host: Option<String>,
+}
+
+/// Whether a `Host` header names this receiver on a loopback name: `127.0.0.1:PORT`,
+/// `[::1]:PORT` or `localhost:PORT` (any case). Anything else may be a DNS-rebinding attack.
+fn host_is_loopback(host: Option<&str>, port: u16) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    let host = host.trim().to_ascii_lowercase();
+    ["127.0.0.1", "[::1]", "localhost"]
+        .iter()
+        .any(|name| host == format!("{name}:{port}"))
+}
+
+/// Reads the request head of a `GET`: its target and `Host`.
+async fn read_head(stream: &mut TcpStream) -> Option<Head> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 2048];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -175,16 +204,25 @@ async fn read_target(stream: &mut TcpStream) -> Option<String> {
         head.extend_from_slice(&buf[..n]);
     }
     let text = std::str::from_utf8(&head).ok()?;
-    let mut parts = text.lines().next()?.split(' ');
+    let mut lines = text.split("\r\n");
+    let mut parts = lines.next()?.split(' ');
     let method = parts.next()?;
     let target = parts.next()?;
-    (method == "GET" && target.starts_with('/')).then(|| target.to_owned())
+    let host = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("host"))
+        .map(|(_, value)| value.trim().to_owned());
+    (method == "GET" && target.starts_with('/')).then(|| Head {
+        target: target.to_owned(),
+        host,
+    })
 }
 
 async fn respond(stream: &mut TcpStream, status: u16, title: &str, body: &str) {
     let reason = match status {
         200 => "OK",
         404 => "Not Found",
+        421 => "Misdirected Request",
         _ => "Bad Request",
     };
     let page = format!(
@@ -214,4 +252,31 @@ pub(crate) fn html_escape(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_with_the_port() {
+        for ok in [
+            "127.0.0.1:8400",
+            "[::1]:8400",
+            "localhost:8400",
+            "LOCALHOST:8400",
+        ] {
+            assert!(host_is_loopback(Some(ok), 8400), "{ok}");
+        }
+        for bad in [
+            None,
+            Some("evil.example:8400"),
+            Some("127.0.0.1"),
+            Some("127.0.0.1:8401"),
+            Some("localhost.evil.example:8400"),
+            Some("127.0.0.2:8400"),
+        ] {
+            assert!(!host_is_loopback(bad, 8400), "{bad:?}");
+        }
+    }
 }

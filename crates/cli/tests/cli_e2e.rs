@@ -528,7 +528,7 @@ async fn login_times_out_on_the_chosen_port_when_no_browser_comes_back() -> Test
         url,
     } = spawn_login(procurios_login(
         &sandbox,
-        &["--port", &port_text, "--timeout", "1"],
+        &["--port", &port_text, "--wait", "1"],
     ))
     .await?;
     let redirect = format!("http%3A%2F%2F127.0.0.1%3A{port}%2Fcallback");

@@ -120,7 +120,7 @@ async fn expired_burst(label: &str, store: Arc<dyn TokenStore>) {
     let server = token_server().await;
     let client = client(&server);
     let expired = Token::new(
-        SecretString::from("expired"),
+        oauth_clients_core::AccessToken::new("expired"),
         now() - 7200,
         Some(now() - 3600),
     );

@@ -19,20 +19,21 @@
 use std::fmt;
 
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::client::{Client, EndpointKind};
+use crate::client::{Client, insert_header};
+use crate::endpoints::EndpointKind;
 use crate::error::Error;
-use crate::http::{self, RetryPolicy};
-use crate::scrub;
-use crate::template::Escape;
+use crate::sanitize::Sanitizer;
+use crate::target::{check_secure, display_url, join_api_path};
 use crate::token::Token;
+use crate::transport::{PreparedRequest, RetryPolicy};
 
 /// Largest API response body read, in bytes.
-pub const MAX_API_BODY: usize = 16 << 20;
+pub(crate) const MAX_API_BODY: usize = 16 << 20;
 
 /// The body of an API request.
 #[derive(Clone)]
@@ -57,13 +58,16 @@ pub struct ApiRequest {
     pub method: Method,
     /// A path such as `vendors/` or `me`, or an absolute `https://` URL on the same origin as
     /// `endpoints.api_base` (the token is never sent elsewhere). A path is joined to
-    /// `endpoints.api_base`; a path starting with `/` that already starts with the base's path
-    /// (e.g. `/api/v3/vendors/`) is taken from the host root, any other `/path` is relative to
-    /// the base (so `/me` and `me` are the same for `https://api.procore.com/rest/v1.0/`).
+    /// `endpoints.api_base` as a parsed URL; a path starting with `/` that already starts with
+    /// the base's path (e.g. `/api/v3/vendors/`) is taken from the host root, any other `/path`
+    /// is relative to the base (so `/me` and `me` are the same for
+    /// `https://api.procore.com/rest/v1.0/`). A path that would leave the API's origin is
+    /// refused.
     pub path: String,
     /// Query parameters added to the URL.
     pub query: Vec<(String, String)>,
-    /// Further headers; they override the descriptor's API headers of the same name.
+    /// Further headers; they override the descriptor's API headers of the same name. Credential
+    /// and connection-level headers (`Authorization`, `Cookie`, `Host`…) are refused.
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Option<ApiBody>,
@@ -138,8 +142,8 @@ pub struct ApiResponse {
     headers: HeaderMap,
     request_id: Option<String>,
     body: Vec<u8>,
-    /// The access token sent, scrubbed from error excerpts should the body echo it.
-    sent_token: SecretString,
+    /// Knows the access token sent (and the client's secrets), should the body echo them.
+    sanitizer: Sanitizer,
 }
 
 impl fmt::Debug for ApiResponse {
@@ -208,10 +212,15 @@ impl ApiResponse {
             endpoint: self.endpoint.as_str().into(),
             status: Some(self.status),
             request_id: self.request_id.as_deref().map(Into::into),
-            content_type: self.header("content-type").map(Into::into),
+            content_type: self.content_type(),
             reason: format!("the body is not the expected JSON: {err}").into(),
-            excerpt: scrub::excerpt(&self.body, &[self.sent_token.expose_secret()]).into(),
+            excerpt: self.sanitizer.excerpt(&self.body).into(),
         })
+    }
+
+    fn content_type(&self) -> Option<Box<str>> {
+        self.header("content-type")
+            .map(|ct| self.sanitizer.clean_shown(ct, 100).into())
     }
 
     /// The response when its status is 2xx, else an [`Error::Api`] with the status, the request
@@ -221,8 +230,8 @@ impl ApiResponse {
             return Ok(self);
         }
         Err(Error::Api {
-            content_type: self.header("content-type").map(Into::into),
-            excerpt: scrub::excerpt(&self.body, &[self.sent_token.expose_secret()]).into(),
+            content_type: self.content_type(),
+            excerpt: self.sanitizer.excerpt(&self.body).into(),
             vendor: self.vendor.into(),
             endpoint: self.endpoint.into(),
             status: self.status,
@@ -231,75 +240,53 @@ impl ApiResponse {
     }
 }
 
-/// The bearer token goes only where the vendor's API lives: `url` must share `base`'s origin.
-fn same_origin(vendor: &str, url: &Url, base: &Url) -> Result<(), Error> {
-    if url.origin() == base.origin() {
-        return Ok(());
-    }
-    Err(Error::Config {
-        vendor: vendor.to_owned(),
-        message: format!(
-            "refusing to send the access token to {}: API requests must stay on the API's own \
-             host ({})",
-            http::display_url(url),
-            base.origin().ascii_serialization()
-        ),
-    })
-}
-
 impl Client {
-    /// The vendor URL of an API path (before [`crate::ClientOptions::rewrites`]); see
-    /// [`ApiRequest::path`] for how paths are joined to `endpoints.api_base`.
+    /// The vendor URL of an API path (before rewrites); see [`ApiRequest::path`] for how paths
+    /// are joined to `endpoints.api_base`.
+    #[doc(hidden)]
     pub fn api_url(&self, path: &str) -> Result<Url, Error> {
-        let vendor = self.provider().id().to_owned();
+        let vendor = self.vendor();
+        let base = self.resolve_endpoint(&EndpointKind::ApiBase)?;
         if path.starts_with("https://") || path.starts_with("http://") {
-            let url = Url::parse(path).map_err(|err| Error::Config {
-                vendor: vendor.clone(),
-                message: format!("invalid API URL: {err}"),
-            })?;
-            http::check_secure(&vendor, &url)?;
-            if let Some(base) = self.resolve_endpoint(&EndpointKind::ApiBase)? {
-                same_origin(&vendor, &url, &base)?;
+            let url = Url::parse(path)
+                .map_err(|err| Error::config(vendor, format!("invalid API URL: {err}")))?;
+            check_secure(vendor, &url)?;
+            if let Some(base) = base {
+                if url.origin() != base.origin() {
+                    return Err(Error::refused(
+                        vendor,
+                        format!(
+                            "the access token goes only to the API's own origin ({}), not to {}",
+                            base.origin().ascii_serialization(),
+                            display_url(&url)
+                        ),
+                    ));
+                }
             }
             return Ok(url);
         }
-        let base = self
-            .resolve_endpoint(&EndpointKind::ApiBase)?
-            .ok_or_else(|| Error::Unsupported {
-                vendor: vendor.clone(),
-                what: "relative API paths (no `endpoints.api_base`)".to_owned(),
-            })?;
-        let mut base = base;
+        let mut base = base.ok_or_else(|| {
+            Error::unsupported(vendor, "relative API paths (no `endpoints.api_base`)")
+        })?;
         if !base.path().ends_with('/') {
             let with_slash = format!("{}/", base.path());
             base.set_path(&with_slash);
         }
-        let relative = match path.strip_prefix('/') {
-            Some(_) if path.starts_with(base.path()) => path,
-            Some(rest) => rest,
-            None => path,
-        };
-        let url = base.join(relative).map_err(|err| Error::Config {
-            vendor: vendor.clone(),
-            message: format!("invalid API path: {err}"),
+        let url = join_api_path(&base, path).map_err(|why| {
+            Error::refused(vendor, format!("invalid API path (not shown): {why}"))
         })?;
-        // A "relative" path such as `//other.host/x` or `\\other.host/x` joins to another host.
-        same_origin(&vendor, &url, &base)?;
-        http::check_secure(&vendor, &url)?;
+        check_secure(vendor, &url)?;
         Ok(url)
     }
 
-    /// Sends an authorized API request: `Authorization: Bearer <token>`, the descriptor's
-    /// `api.headers` (variables substituted), then the request's own headers. Returns the
-    /// response whatever its status (use [`ApiResponse::error_for_status`]); fails only when the
-    /// request could not be made or the body is larger than [`MAX_API_BODY`]. API requests are
-    /// not retried and redirects are not followed.
-    pub async fn send_api(
+    /// Builds an authorized API request as plain data: `Authorization: Bearer <token>`, the
+    /// descriptor's `api.headers`, then the request's own headers. Makes no request.
+    pub(crate) fn prepare_api_request(
         &self,
         token: &Token,
         request: &ApiRequest,
-    ) -> Result<ApiResponse, Error> {
-        let vendor = self.provider().id();
+    ) -> Result<PreparedRequest, Error> {
+        let vendor = self.vendor();
         let mut url = self.api_url(&request.path)?;
         if !request.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
@@ -308,67 +295,73 @@ impl Client {
             }
         }
         let target = self.effective_url(&url)?;
-        let endpoint = http::display_url(&target);
-
-        let config_error = |message: String| Error::Config {
-            vendor: vendor.to_owned(),
-            message,
-        };
-        let mut headers = HeaderMap::new();
-        let descriptor_headers = self.provider().descriptor().api.headers.iter();
-        for (name, value) in descriptor_headers {
-            let used_by = format!("api.headers.{name}");
-            let value = self.render_template(value, &used_by)?;
-            insert_header(&mut headers, name, &value).map_err(|what| {
-                config_error(format!("`{used_by}` is not a valid header {what}"))
+        let mut headers = self.inner.api_headers.clone()?;
+        for (name, value) in &request.headers {
+            if let Some(why) = oauth_clients_descriptor::names::reserved_header(name) {
+                return Err(Error::config(
+                    vendor,
+                    format!("request header `{name}` cannot be set: {why}"),
+                ));
+            }
+            insert_header(&mut headers, name, value).map_err(|what| {
+                Error::config(vendor, format!("request header `{name}`: invalid {what}"))
             })?;
         }
-        for (name, value) in &request.headers {
-            insert_header(&mut headers, name, value)
-                .map_err(|what| config_error(format!("request header `{name}`: invalid {what}")))?;
-        }
-        let mut bearer =
-            HeaderValue::from_str(&format!("Bearer {}", token.access_token().expose_secret()))
-                .map_err(|_| {
-                    config_error("the access token cannot be sent in a header".to_owned())
-                })?;
+        let access = token.access_token().expose_secret();
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {access}"))
+            .map_err(|_| Error::config(vendor, "the access token cannot be sent in a header"))?;
         bearer.set_sensitive(true);
         headers.insert(AUTHORIZATION, bearer);
-
-        let http = self.http();
-        let build = || {
-            let builder = http
-                .request(request.method.clone(), target.clone())
-                .headers(headers.clone());
-            match &request.body {
-                None => builder,
-                Some(ApiBody::Json(value)) => {
-                    let builder = if headers.contains_key(CONTENT_TYPE) {
-                        builder
-                    } else {
-                        builder.header(CONTENT_TYPE, "application/json")
-                    };
-                    builder.body(serde_json::to_vec(value).unwrap_or_default())
-                }
-                Some(ApiBody::Bytes {
-                    content_type,
-                    bytes,
-                }) => builder
-                    .header(CONTENT_TYPE, content_type.as_str())
-                    .body(bytes.clone()),
+        let body = match &request.body {
+            None => None,
+            Some(ApiBody::Json(value)) => {
+                let content_type = headers
+                    .remove(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok().map(str::to_owned))
+                    .unwrap_or_else(|| "application/json".to_owned());
+                Some((content_type, value.to_string().into_bytes()))
             }
+            Some(ApiBody::Bytes {
+                content_type,
+                bytes,
+            }) => Some((content_type.clone(), bytes.clone())),
         };
-        let captured = self
+        let mut secrets = vec![access];
+        if let Some(refresh) = token.refresh_token() {
+            secrets.push(refresh.expose_secret());
+        }
+        Ok(PreparedRequest {
+            method: request.method.clone(),
+            endpoint: display_url(&target),
+            url: target,
+            headers,
+            body,
+            sanitizer: self.sanitizer_with(&secrets),
+        })
+    }
+
+    /// Sends an authorized API request (see [`ApiRequest`]). Returns the response whatever its
+    /// status (use [`ApiResponse::error_for_status`]); fails only when the request could not be
+    /// made or the body is larger than 16 MiB. API requests are not retried and redirects are
+    /// not followed.
+    pub async fn send_api(
+        &self,
+        token: &Token,
+        request: &ApiRequest,
+    ) -> Result<ApiResponse, Error> {
+        let prepared = self.prepare_api_request(token, request)?;
+        let response = self
             .transport()
-            .execute(&endpoint, RetryPolicy::Never, MAX_API_BODY, build)
+            .send(&prepared, RetryPolicy::Never, MAX_API_BODY)
             .await?;
-        let Some(body) = captured.body else {
+        let request_id = self.transport().request_id(&response, &prepared.sanitizer);
+        let Some(body) = response.body else {
             return Err(Error::InvalidResponse {
-                vendor: vendor.into(),
-                endpoint: endpoint.into(),
-                status: Some(captured.status),
-                request_id: captured.request_id.map(Into::into),
-                content_type: captured.content_type.map(Into::into),
+                vendor: self.vendor().into(),
+                endpoint: prepared.endpoint.as_str().into(),
+                status: Some(response.status),
+                request_id: request_id.map(Into::into),
+                content_type: None,
                 reason: format!(
                     "the body is larger than {} MiB and was not read",
                     MAX_API_BODY >> 20
@@ -378,24 +371,13 @@ impl Client {
             });
         };
         Ok(ApiResponse {
-            vendor: vendor.to_owned(),
-            endpoint,
-            status: captured.status,
-            headers: captured.headers,
-            request_id: captured.request_id,
+            vendor: self.vendor().to_owned(),
+            endpoint: prepared.endpoint,
+            status: response.status,
+            headers: response.headers,
+            request_id,
             body,
-            sent_token: token.access_token().clone(),
+            sanitizer: prepared.sanitizer,
         })
     }
-
-    fn render_template(&self, template: &str, used_by: &str) -> Result<String, Error> {
-        self.vars().render(template, used_by, Escape::Plain)
-    }
-}
-
-fn insert_header(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), &'static str> {
-    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| "name")?;
-    let value = HeaderValue::from_str(value).map_err(|_| "value")?;
-    headers.insert(name, value);
-    Ok(())
 }

@@ -1,5 +1,5 @@
-//! Runtime of **oauth-clients**: the vendor descriptor schema, one OAuth 2.0 engine that executes
-//! any descriptor, tolerant token parsing, one error model, and the token lifecycle.
+//! Runtime of **oauth-clients**: one OAuth 2.0 engine that executes any vendor descriptor,
+//! tolerant token parsing, one error model, and the token lifecycle.
 //!
 //! Most users reach this crate through the generated, typed modules of the `oauth-clients`
 //! crate. Users who keep vendors in configuration load a descriptor at run time instead:
@@ -20,37 +20,56 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # How a request flows
+//!
+//! A grant (one file each under `grants/`) assembles its parameters into a token call; the
+//! call is prepared as plain data (client authentication, body encoding, the target URL with
+//! rewrites applied: `request.rs`), sent by the transport, built once per client with retries
+//! under one deadline (`transport.rs`), and the answer is parsed (`response.rs`). Every piece of
+//! vendor text that can reach a person goes through one sanitizer (`sanitize.rs`).
 #![deny(missing_docs)]
 
 mod api;
+mod callback;
 mod client;
-pub mod descriptor;
+mod config;
+mod crypto;
+mod endpoints;
 mod error;
-mod http;
+mod grants;
 mod lifecycle;
-mod parse;
-mod pkce;
-mod provider;
-mod scrub;
+mod request;
+mod response;
+mod sanitize;
+mod secret;
 pub mod store;
-mod template;
+mod target;
 mod token;
-mod validate;
+mod transport;
+mod vars;
 
-pub use api::{ApiBody, ApiRequest, ApiResponse, MAX_API_BODY};
-pub use client::{
-    AuthorizationRequest, AuthorizeOptions, Callback, Client, ClientConfig, ClientOptions,
-    EndpointKind, UserCredentials,
-};
-pub use descriptor::{Descriptor, GrantKind};
+/// The descriptor schema (from `oauth-clients-descriptor`).
+pub mod descriptor {
+    pub use oauth_clients_descriptor::schema::*;
+}
+
+pub use api::{ApiBody, ApiRequest, ApiResponse};
+pub use callback::{AuthorizationRequest, AuthorizeOptions, Callback};
+pub use client::Client;
+pub use config::{ClientConfig, UserCredentials};
+pub use endpoints::EndpointKind;
 pub use error::{DescriptorError, Error};
-pub use http::redact_url;
 pub use lifecycle::{
-    AuthorizedClient, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder, TokenSource,
+    AuthorizedClient, Fetched, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder,
+    TokenSource,
 };
-pub use provider::Provider;
+pub use oauth_clients_descriptor::{GrantKind, Provider};
+pub use sanitize::sanitize_text;
+pub use secret::{AccessToken, AuthorizationCode, CsrfState, Password, PkceVerifier, RefreshToken};
 pub use store::{StoreError, StoreErrorKind, TokenStore};
-pub use token::{Token, now_unix};
+pub use token::Token;
+pub use transport::ClientOptions;
 
 /// Re-exported so that generated code and users name the same secret types.
 pub use secrecy;

@@ -3,15 +3,17 @@
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+
+use crate::secret::{AccessToken, RefreshToken};
 
 /// An access token with what the vendor said about it. `Debug` never shows the tokens.
 #[derive(Clone)]
 pub struct Token {
-    pub(crate) access_token: SecretString,
+    pub(crate) access_token: AccessToken,
     pub(crate) token_type: Option<String>,
-    pub(crate) refresh_token: Option<SecretString>,
+    pub(crate) refresh_token: Option<RefreshToken>,
     /// Unix seconds at which the access token expires, when known.
     pub(crate) expires_at: Option<u64>,
     /// Unix seconds at which the token was issued (the vendor's `created_at`, or receipt time).
@@ -22,7 +24,7 @@ pub struct Token {
 
 impl Token {
     /// Builds a token from its parts; `expires_at` and `issued_at` are Unix seconds.
-    pub fn new(access_token: SecretString, issued_at: u64, expires_at: Option<u64>) -> Token {
+    pub fn new(access_token: AccessToken, issued_at: u64, expires_at: Option<u64>) -> Token {
         Token {
             access_token,
             token_type: None,
@@ -35,18 +37,18 @@ impl Token {
     }
 
     /// Sets the refresh token.
-    pub fn with_refresh_token(mut self, refresh_token: Option<SecretString>) -> Token {
+    pub fn with_refresh_token(mut self, refresh_token: Option<RefreshToken>) -> Token {
         self.refresh_token = refresh_token;
         self
     }
 
     /// The access token.
-    pub fn access_token(&self) -> &SecretString {
+    pub fn access_token(&self) -> &AccessToken {
         &self.access_token
     }
 
     /// The refresh token, when the vendor issued one.
-    pub fn refresh_token(&self) -> Option<&SecretString> {
+    pub fn refresh_token(&self) -> Option<&RefreshToken> {
         self.refresh_token.as_ref()
     }
 
@@ -87,7 +89,7 @@ impl Token {
     }
 
     /// Keeps `previous`'s refresh token when this (refreshed) token came without one.
-    pub fn inherit_refresh_token(mut self, previous: &Token) -> Token {
+    pub(crate) fn inherit_refresh_token(mut self, previous: &Token) -> Token {
         if self.refresh_token.is_none() {
             self.refresh_token = previous.refresh_token.clone();
         }
@@ -116,32 +118,13 @@ impl Token {
     pub fn from_storage_json(json: &str) -> Result<Token, serde_json::Error> {
         let stored: StoredToken = serde_json::from_str(json)?;
         Ok(Token {
-            access_token: SecretString::from(stored.access_token),
+            access_token: AccessToken::new(stored.access_token),
             token_type: stored.token_type,
-            refresh_token: stored.refresh_token.map(SecretString::from),
+            refresh_token: stored.refresh_token.map(RefreshToken::new),
             expires_at: stored.expires_at,
             issued_at: stored.issued_at,
             scope: stored.scope,
             extra: stored.extra,
-        })
-    }
-
-    /// The token as JSON for people and tools: secrets included only when `reveal` is true.
-    pub fn to_display_json(&self, reveal: bool) -> serde_json::Value {
-        let secret = |s: &SecretString| {
-            if reveal {
-                serde_json::Value::String(s.expose_secret().to_owned())
-            } else {
-                serde_json::Value::String("[redacted]".into())
-            }
-        };
-        serde_json::json!({
-            "access_token": secret(&self.access_token),
-            "token_type": self.token_type,
-            "refresh_token": self.refresh_token.as_ref().map(secret),
-            "expires_at": self.expires_at,
-            "issued_at": self.issued_at,
-            "scope": self.scope,
         })
     }
 }
@@ -180,7 +163,7 @@ struct StoredToken {
 }
 
 /// Seconds since the Unix epoch, now (0 if the system clock is before 1970).
-pub fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -142,11 +142,15 @@ impl ProcoreConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = Some(self.client_secret.clone());
-        config.environment = Some(self.environment.as_str().to_owned());
-        config.scopes = self.scopes.clone();
-        config.redirect_uri = self.redirect_uri.clone();
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        config = config.secret(self.client_secret.clone());
+        config = config.environment(self.environment.as_str());
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            config = config.redirect_uri(uri.as_str());
+        }
         config
     }
 }
@@ -242,8 +246,8 @@ impl ProcoreClient {
     /// Exchanges a code that the vendor showed to the user (the out-of-band redirect URI), pasted by the user; there is no `state` to check.
     pub async fn exchange_code_oob(
         &self,
-        code: &oauth_clients_core::secrecy::SecretString,
-        pkce_verifier: Option<&oauth_clients_core::secrecy::SecretString>,
+        code: &oauth_clients_core::AuthorizationCode,
+        pkce_verifier: Option<&oauth_clients_core::PkceVerifier>,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.exchange_code_oob(code, pkce_verifier).await
     }
@@ -251,7 +255,7 @@ impl ProcoreClient {
     /// Gets a new access token with a refresh token (`grant_type=refresh_token`); the result keeps the old refresh token when the vendor sends none.
     pub async fn refresh(
         &self,
-        refresh_token: &oauth_clients_core::secrecy::SecretString,
+        refresh_token: &oauth_clients_core::RefreshToken,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.refresh(refresh_token).await
     }

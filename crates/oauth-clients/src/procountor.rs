@@ -158,12 +158,16 @@ impl ProcountorConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = Some(self.client_secret.clone());
-        config.variables.insert("company".to_owned(), self.company.clone());
-        config.environment = Some(self.environment.as_str().to_owned());
-        config.scopes = self.scopes.clone();
-        config.redirect_uri = self.redirect_uri.clone();
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        config = config.secret(self.client_secret.clone());
+        config = config.variable("company", self.company.as_str());
+        config = config.environment(self.environment.as_str());
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            config = config.redirect_uri(uri.as_str());
+        }
         config
     }
 }
@@ -191,10 +195,7 @@ impl ProcountorConfig {
 ///     ..ProcountorConfig::new("my-client-id", SecretString::from("my-client-secret"), "14159")
 /// };
 /// let client = ProcountorClient::new(config)?;
-/// let user = UserCredentials {
-///     username: "jane".to_owned(),
-///     password: SecretString::from("her-password"),
-/// };
+/// let user = UserCredentials::new("jane", "her-password");
 /// #[allow(deprecated)] // the vendor deprecated this grant
 /// let token = client.legacy_credentials(&user).await?;
 /// println!("expires at {:?}", token.expires_at());
@@ -238,7 +239,7 @@ impl ProcountorClient {
     /// Gets a new access token with a refresh token (`grant_type=refresh_token`); the result keeps the old refresh token when the vendor sends none.
     pub async fn refresh(
         &self,
-        refresh_token: &oauth_clients_core::secrecy::SecretString,
+        refresh_token: &oauth_clients_core::RefreshToken,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.refresh(refresh_token).await
     }

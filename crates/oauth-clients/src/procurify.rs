@@ -101,10 +101,12 @@ impl ProcurifyConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = Some(self.client_secret.clone());
-        config.variables.insert("domain".to_owned(), self.domain.clone());
-        config.scopes = self.scopes.clone();
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        config = config.secret(self.client_secret.clone());
+        config = config.variable("domain", self.domain.as_str());
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
         config
     }
 }

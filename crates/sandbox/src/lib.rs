@@ -147,6 +147,9 @@ pub struct SandboxConfig {
     /// When set, every access token lives this many seconds instead of the vendor's own lifetime
     /// (useful to test refresh and expiry).
     pub token_lifetime_seconds: Option<u64>,
+    /// When set, every token request is answered only after this delay (a slow vendor, to
+    /// test timeouts and concurrent refreshes).
+    pub token_delay: Option<std::time::Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -161,6 +164,7 @@ impl Default for SandboxConfig {
             procurios_domain: "api.craftbrouwers.nl".into(),
             procurify_domain: "acme".into(),
             token_lifetime_seconds: None,
+            token_delay: None,
         }
     }
 }
@@ -177,6 +181,7 @@ impl std::fmt::Debug for SandboxConfig {
             .field("procurios_domain", &self.procurios_domain)
             .field("procurify_domain", &self.procurify_domain)
             .field("token_lifetime_seconds", &self.token_lifetime_seconds)
+            .field("token_delay", &self.token_delay)
             .finish()
     }
 }
@@ -205,6 +210,12 @@ impl SandboxConfig {
         self.username = username.into();
         self.password = password.into();
         self.company = company.into();
+        self
+    }
+
+    /// Delays every token response.
+    pub fn token_delay(mut self, delay: std::time::Duration) -> Self {
+        self.token_delay = Some(delay);
         self
     }
 

@@ -65,8 +65,12 @@ impl State {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn count_token_request(&self, vendor: Vendor) {
+    /// Counts a token request, then waits the configured delay (a slow vendor).
+    pub async fn begin_token_request(&self, vendor: Vendor) {
         self.token_requests[vendor.index()].fetch_add(1, Ordering::SeqCst);
+        if let Some(delay) = self.config.token_delay {
+            tokio::time::sleep(delay).await;
+        }
     }
 
     pub fn token_requests(&self, vendor: Vendor) -> usize {

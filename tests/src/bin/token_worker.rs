@@ -13,8 +13,9 @@ use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oauth_clients_core::TokenStore;
 use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
-use oauth_clients_core::store::open_store;
+use oauth_clients_core::store::{FileStore, RedisStore};
 use oauth_clients_core::{Client, ClientConfig, Error, Provider, TokenManager};
 
 struct Args {
@@ -66,7 +67,10 @@ async fn run(args: Args) -> Result<(), String> {
     let provider = provider(&args.token_url).map_err(|e| e.to_string())?;
     let config = ClientConfig::new("worker-client").secret(SecretString::from("worker-secret"));
     let client = Client::new(provider, config).map_err(|e| e.to_string())?;
-    let store = open_store(&args.store).map_err(|e| e.to_string())?;
+    let store: std::sync::Arc<dyn TokenStore> = match args.store.strip_prefix("file:") {
+        Some(path) => std::sync::Arc::new(FileStore::new(path)),
+        None => std::sync::Arc::new(RedisStore::open(&args.store).map_err(|e| e.to_string())?),
+    };
     let manager = TokenManager::builder(client).store(store).build();
 
     let now_ms = SystemTime::now()

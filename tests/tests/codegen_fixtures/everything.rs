@@ -26,6 +26,8 @@ description: |
   A made-up vendor whose descriptor uses every schema feature.
 
   Its second paragraph stays in the module docs only.
+issuer: https://{host}/{tenant}
+authorization_response_iss: true
 variables:
   tenant:
     description: The customer's tenant name.
@@ -110,6 +112,8 @@ token_response:
   token_path:
     - data
     - token
+  token_types:
+    - mac
 api:
   headers:
     Accept: application/vnd.everything+json
@@ -221,19 +225,21 @@ impl EverythingConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = Some(self.client_secret.clone());
-        config
-            .variables
-            .insert(
-                "api_key".to_owned(),
-                oauth_clients_core::secrecy::ExposeSecret::expose_secret(&self.api_key)
-                    .to_owned(),
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        config = config.secret(self.client_secret.clone());
+        config = config
+            .variable(
+                "api_key",
+                oauth_clients_core::secrecy::ExposeSecret::expose_secret(&self.api_key),
             );
-        config.variables.insert("tenant".to_owned(), self.tenant.clone());
-        config.environment = Some(self.environment.as_str().to_owned());
-        config.scopes = self.scopes.clone();
-        config.redirect_uri = self.redirect_uri.clone();
+        config = config.variable("tenant", self.tenant.as_str());
+        config = config.environment(self.environment.as_str());
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            config = config.redirect_uri(uri.as_str());
+        }
         config
     }
 }
@@ -261,11 +267,7 @@ impl EverythingConfig {
 /// let request = client.authorize_url()?;
 /// println!("open {} in a browser", request.url);
 /// // The vendor redirects the user back with `code` and `state`:
-/// let callback = Callback {
-///     code: Some(SecretString::from("code-from-the-redirect")),
-///     state: Some("state-from-the-redirect".to_owned()),
-///     ..Callback::default()
-/// };
+/// let callback = Callback::from_query("code=code-from-the-redirect&state=state-from-the-redirect");
 /// let token = client.exchange_code(&request, &callback).await?;
 /// println!("expires at {:?}", token.expires_at());
 /// # Ok(())
@@ -342,8 +344,8 @@ impl EverythingClient {
     /// Exchanges a code that the vendor showed to the user (the out-of-band redirect URI), pasted by the user; there is no `state` to check.
     pub async fn exchange_code_oob(
         &self,
-        code: &oauth_clients_core::secrecy::SecretString,
-        pkce_verifier: Option<&oauth_clients_core::secrecy::SecretString>,
+        code: &oauth_clients_core::AuthorizationCode,
+        pkce_verifier: Option<&oauth_clients_core::PkceVerifier>,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.exchange_code_oob(code, pkce_verifier).await
     }
@@ -354,7 +356,7 @@ impl EverythingClient {
     #[deprecated(note = "Refresh tokens are going away.")]
     pub async fn refresh(
         &self,
-        refresh_token: &oauth_clients_core::secrecy::SecretString,
+        refresh_token: &oauth_clients_core::RefreshToken,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.refresh(refresh_token).await
     }

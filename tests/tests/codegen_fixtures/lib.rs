@@ -27,11 +27,7 @@
 //! let request = client.authorize_url()?;
 //! println!("open {} in a browser", request.url);
 //! // The vendor redirects the user back with `code` and `state`:
-//! let callback = Callback {
-//!     code: Some(SecretString::from("code-from-the-redirect")),
-//!     state: Some("state-from-the-redirect".to_owned()),
-//!     ..Callback::default()
-//! };
+//! let callback = Callback::from_query("code=code-from-the-redirect&state=state-from-the-redirect");
 //! let token = client.exchange_code(&request, &callback).await?;
 //! println!("expires at {:?}", token.expires_at());
 //! # Ok(())

@@ -61,9 +61,11 @@ impl MinimalConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = Some(self.client_secret.clone());
-        config.scopes = self.scopes.clone();
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        config = config.secret(self.client_secret.clone());
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
         config
     }
 }

@@ -67,10 +67,16 @@ impl PublicPkceConfig {
 
     /// The engine's configuration for these settings.
     pub fn to_client_config(&self) -> oauth_clients_core::ClientConfig {
-        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.clone());
-        config.client_secret = self.client_secret.clone();
-        config.scopes = self.scopes.clone();
-        config.redirect_uri = self.redirect_uri.clone();
+        let mut config = oauth_clients_core::ClientConfig::new(self.client_id.as_str());
+        if let Some(secret) = &self.client_secret {
+            config = config.secret(secret.clone());
+        }
+        if let Some(scopes) = &self.scopes {
+            config = config.scopes(scopes.iter().cloned());
+        }
+        if let Some(uri) = &self.redirect_uri {
+            config = config.redirect_uri(uri.as_str());
+        }
         config
     }
 }
@@ -94,11 +100,7 @@ impl PublicPkceConfig {
 /// let request = client.authorize_url()?;
 /// println!("open {} in a browser", request.url);
 /// // The vendor redirects the user back with `code` and `state`:
-/// let callback = Callback {
-///     code: Some(SecretString::from("code-from-the-redirect")),
-///     state: Some("state-from-the-redirect".to_owned()),
-///     ..Callback::default()
-/// };
+/// let callback = Callback::from_query("code=code-from-the-redirect&state=state-from-the-redirect");
 /// let token = client.exchange_code(&request, &callback).await?;
 /// println!("expires at {:?}", token.expires_at());
 /// # Ok(())
@@ -165,7 +167,7 @@ impl PublicPkceClient {
     /// Gets a new access token with a refresh token (`grant_type=refresh_token`); the result keeps the old refresh token when the vendor sends none.
     pub async fn refresh(
         &self,
-        refresh_token: &oauth_clients_core::secrecy::SecretString,
+        refresh_token: &oauth_clients_core::RefreshToken,
     ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
         self.engine.refresh(refresh_token).await
     }

@@ -311,8 +311,14 @@ pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
     let key = "contract:key-a";
     let other = "contract:key-b";
     assert!(store.get(key).await.unwrap().is_none());
-    let token = Token::new(SecretString::from("secret-access"), now, Some(now + 3600))
-        .with_refresh_token(Some(SecretString::from("secret-refresh")));
+    let token = Token::new(
+        oauth_clients_core::AccessToken::new("secret-access"),
+        now,
+        Some(now + 3600),
+    )
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new(
+        "secret-refresh",
+    )));
     store.put(key, &token).await.unwrap();
     let back = store.get(key).await.unwrap().expect("stored token");
     assert_eq!(back.access_token().expose_secret(), "secret-access");
@@ -326,7 +332,11 @@ pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
         "keys are separate"
     );
     // Replace.
-    let newer = Token::new(SecretString::from("newer"), now, Some(now + 60));
+    let newer = Token::new(
+        oauth_clients_core::AccessToken::new("newer"),
+        now,
+        Some(now + 60),
+    );
     store.put(key, &newer).await.unwrap();
     assert_eq!(
         store

@@ -22,16 +22,14 @@ pub fn inline_provider(yaml: &str) -> Provider {
 
 /// Options that send `https://<host>` to the mock server, with tiny backoffs.
 pub fn options_for(server: &MockServer, hosts: &[&str]) -> ClientOptions {
-    ClientOptions {
-        connect_timeout: Duration::from_secs(5),
-        request_timeout: Duration::from_secs(10),
-        max_attempts: 3,
-        initial_backoff: Duration::from_millis(5),
-        rewrites: hosts
-            .iter()
-            .map(|host| (format!("https://{host}"), server.uri()))
-            .collect(),
-    }
+    hosts.iter().fold(
+        ClientOptions::default()
+            .connect_timeout(Duration::from_secs(5))
+            .request_timeout(Duration::from_secs(10))
+            .max_attempts(3)
+            .initial_backoff(Duration::from_millis(5)),
+        |options, host| options.rewrite(format!("https://{host}"), server.uri()),
+    )
 }
 
 /// A client of a seed vendor pointed at the mock server.
@@ -156,5 +154,8 @@ fn unique(pairs: Vec<(String, String)>) -> BTreeMap<String, String> {
 
 /// Seconds since the epoch.
 pub fn now() -> u64 {
-    oauth_clients_core::now_unix()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -1,315 +1,36 @@
 //! The token manager: a cached token, one refresh at a time, in one process and across many.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use futures_util::FutureExt;
 use futures_util::future::Shared;
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
+use secrecy::ExposeSecret;
 
-use crate::client::{Client, UserCredentials};
+use super::key::TokenKey;
+use super::source::{ClientForUser, TokenSource};
+use crate::client::Client;
+use crate::config::UserCredentials;
 use crate::error::Error;
+use crate::secret::AccessToken;
 use crate::store::{MemoryStore, StoreError, StoreErrorKind, TokenStore, now_unix_ms};
 use crate::token::Token;
 
-/// Where a [`TokenManager`] gets new tokens. [`Client`] is one; tests and unusual set-ups can
-/// bring their own.
-#[async_trait]
-pub trait TokenSource: Send + Sync {
-    /// Gets a new token. `previous` is the newest token known (from the store or memory), which
-    /// may carry a refresh token; `None` when there is none.
-    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error>;
-
-    /// The longest a [`TokenSource::fetch`] may take (all attempts and backoffs included). The
-    /// manager cuts a fetch off after this, and holds a store lock a little longer, so a lock
-    /// never lapses while its owner is still asking the vendor.
-    fn max_fetch_duration(&self) -> Duration {
-        Duration::from_secs(120)
-    }
-
-    /// The vendor's advice on how long before expiry to renew a token, when it gives any.
-    fn expiry_margin(&self) -> Option<Duration> {
-        None
-    }
-}
-
-/// The engine as a token source: refreshes with the refresh token when there is one, else runs
-/// the client credentials grant, else the legacy credentials flow when user credentials were
-/// given (see [`TokenManagerBuilder::user_credentials`]). A refresh token refused with
-/// `invalid_grant` is replaced by running such a grant again when the vendor has one and the
-/// manager acts for the application (no subject, see [`TokenManagerBuilder::subject`]);
-/// otherwise the manager clears the token and returns [`Error::AuthorizationRequired`].
-#[async_trait]
-impl TokenSource for Client {
-    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
-        fetch_with_client(self, Actor::Application, previous).await
-    }
-
-    fn max_fetch_duration(&self) -> Duration {
-        client_max_fetch(self, false)
-    }
-
-    fn expiry_margin(&self) -> Option<Duration> {
-        client_margin(self)
-    }
-}
-
-/// A [`Client`] for a key with a subject: a user's tokens. The client credentials grant never
-/// runs for it (an application token must not replace a user's), and the legacy credentials
-/// flow only with the user's own credentials, which the user opted in to give.
-struct ClientForUser {
-    client: Client,
-    user: Option<UserCredentials>,
-}
-
-#[async_trait]
-impl TokenSource for ClientForUser {
-    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
-        fetch_with_client(&self.client, Actor::User(self.user.as_ref()), previous).await
-    }
-
-    fn max_fetch_duration(&self) -> Duration {
-        client_max_fetch(&self.client, self.user.is_some())
-    }
-
-    fn expiry_margin(&self) -> Option<Duration> {
-        client_margin(&self.client)
-    }
-}
-
-fn client_margin(client: &Client) -> Option<Duration> {
-    client
-        .provider()
-        .descriptor()
-        .lifecycle
-        .expiry_margin_seconds
-        .map(Duration::from_secs)
-}
-
-fn client_max_fetch(client: &Client, legacy: bool) -> Duration {
-    let options = client.options();
-    let attempts = options.max_attempts.max(1);
-    let mut backoff = Duration::ZERO;
-    let mut delay = options.initial_backoff;
-    for _ in 1..attempts.min(32) {
-        // Doubling with jitter: count each delay twice to be safe.
-        backoff = backoff.saturating_add(delay.saturating_mul(2));
-        delay = delay.saturating_mul(2);
-    }
-    let one = options
-        .request_timeout
-        .saturating_mul(attempts)
-        .saturating_add(backoff);
-    if legacy { one.saturating_mul(2) } else { one }
-}
-
-/// Whom the tokens of a manager act for.
-#[derive(Clone, Copy)]
-enum Actor<'a> {
-    /// The application itself (no subject): the client credentials grant may run.
-    Application,
-    /// A user (the key has a subject), with the user's own credentials when given.
-    User(Option<&'a UserCredentials>),
-}
-
-/// Runs again a grant that needs no user interaction and fits the actor, if there is one.
-async fn rerun_grant(client: &Client, actor: Actor<'_>) -> Option<Result<Token, Error>> {
-    let grants = &client.provider().descriptor().grants;
-    match actor {
-        Actor::Application if grants.client_credentials.is_some() => {
-            Some(client.client_credentials().await)
-        }
-        Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
-            Some(client.legacy_credentials(user).await)
-        }
-        _ => None,
-    }
-}
-
-async fn fetch_with_client(
-    client: &Client,
-    actor: Actor<'_>,
-    previous: Option<&Token>,
-) -> Result<Token, Error> {
-    let can_refresh = client
-        .provider()
-        .descriptor()
-        .grants
-        .refresh_token
-        .is_some();
-    if let Some((previous, refresh_token)) =
-        previous.and_then(|p| p.refresh_token().map(|r| (p, r)))
-    {
-        if can_refresh {
-            return match client.refresh(refresh_token).await {
-                Ok(token) => Ok(token.inherit_refresh_token(previous)),
-                // The refresh token is dead; a grant that needs no user gets a new pair.
-                Err(err) if err.is_invalid_grant() => {
-                    rerun_grant(client, actor).await.unwrap_or(Err(err))
-                }
-                Err(err) => Err(err),
-            };
-        }
-    }
-    rerun_grant(client, actor).await.unwrap_or_else(|| {
-        Err(Error::AuthorizationRequired {
-            vendor: client.provider().id().to_owned(),
-            reason: "no usable token is stored and no grant can run without the user; run the \
-                     authorization code flow and give the token to TokenManager::set_token"
-                .into(),
-        })
-    })
-}
-
-/// What identifies a token: vendor, tenant variables and environment, client id, scopes, and
-/// the user or subject it acts for. Two managers with equal keys share stored tokens.
-///
-/// `Debug` shows variable names but not their values (some are secret).
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenKey {
-    vendor: String,
-    environment: Option<String>,
-    variables: BTreeMap<String, String>,
-    client_id: String,
-    scopes: Vec<String>,
-    subject: Option<String>,
-}
-
-impl TokenKey {
-    /// A key for a vendor and client id, with no variables, scopes or subject.
-    pub fn new(vendor: impl Into<String>, client_id: impl Into<String>) -> TokenKey {
-        TokenKey {
-            vendor: vendor.into(),
-            environment: None,
-            variables: BTreeMap::new(),
-            client_id: client_id.into(),
-            scopes: Vec::new(),
-            subject: None,
-        }
-    }
-
-    /// The key of a client's tokens: its vendor, environment (the descriptor's default when the
-    /// configuration names none), variables, client id and scopes (the descriptor's defaults
-    /// when the configuration names none).
-    pub fn for_client(client: &Client) -> TokenKey {
-        let descriptor = client.provider().descriptor();
-        let config = client.config();
-        TokenKey {
-            vendor: descriptor.id.clone(),
-            environment: config
-                .environment
-                .clone()
-                .or_else(|| descriptor.default_environment.clone()),
-            variables: config.variables.clone(),
-            client_id: config.client_id.clone(),
-            scopes: config
-                .scopes
-                .clone()
-                .unwrap_or_else(|| descriptor.scopes.default.clone()),
-            subject: None,
-        }
-        .normalized()
-    }
-
-    /// Sets the environment.
-    pub fn environment(mut self, environment: impl Into<String>) -> TokenKey {
-        self.environment = Some(environment.into());
-        self
-    }
-
-    /// Sets a tenant variable.
-    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> TokenKey {
-        self.variables.insert(name.into(), value.into());
-        self
-    }
-
-    /// Sets the scopes (order and duplicates do not matter).
-    pub fn scopes<I, S>(mut self, scopes: I) -> TokenKey
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.scopes = scopes.into_iter().map(Into::into).collect();
-        self.normalized()
-    }
-
-    /// Sets the user or subject the tokens act for.
-    pub fn subject(mut self, subject: impl Into<String>) -> TokenKey {
-        self.subject = Some(subject.into());
-        self
-    }
-
-    /// The vendor id.
-    pub fn vendor(&self) -> &str {
-        &self.vendor
-    }
-
-    fn normalized(mut self) -> TokenKey {
-        self.scopes.sort();
-        self.scopes.dedup();
-        self
-    }
-
-    /// The key as stores use it: `<vendor>:<SHA-256 of every part, hex>`. Variable values and
-    /// the subject appear only hashed.
-    pub fn storage_key(&self) -> String {
-        let mut hash = Sha256::new();
-        let mut part = |s: &str| {
-            hash.update((s.len() as u64).to_be_bytes());
-            hash.update(s.as_bytes());
-        };
-        part("oauth-clients token key v1");
-        part(&self.vendor);
-        part(self.environment.as_deref().unwrap_or("\u{0}"));
-        for (name, value) in &self.variables {
-            part(name);
-            part(value);
-        }
-        part("\u{0}client");
-        part(&self.client_id);
-        for scope in &self.scopes {
-            part(scope);
-        }
-        part("\u{0}subject");
-        part(self.subject.as_deref().unwrap_or("\u{0}"));
-        let digest = hash.finalize();
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        format!("{}:{hex}", self.vendor)
-    }
-}
-
-impl fmt::Debug for TokenKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenKey")
-            .field("vendor", &self.vendor)
-            .field("environment", &self.environment)
-            .field("variables", &self.variables.keys().collect::<Vec<_>>())
-            .field("client_id", &self.client_id)
-            .field("scopes", &self.scopes)
-            .field("subject", &self.subject.as_ref().map(|_| "[set]"))
-            .finish()
-    }
-}
-
 /// Settings of a [`TokenManager`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ManagerOptions {
     /// How long before expiry a token is renewed. When `None`: the vendor's advice
     /// (descriptor `lifecycle.expiry_margin_seconds`), else the larger of 60 s and 10 % of the
     /// token's lifetime. Never more than half the lifetime, so a short-lived token is still used.
     pub expiry_margin: Option<Duration>,
     /// The longest one token request may take; `None`: what the source says
-    /// ([`TokenSource::max_fetch_duration`]). The store lock is held for this plus 10 s.
+    /// ([`TokenSource::max_fetch_duration`], the client's deadline). The store lock is held
+    /// for this plus 10 s at most, so a crashed holder's lock lapses soon.
     pub fetch_timeout: Option<Duration>,
     /// After a failed refresh while the old token is still valid, how long the old token is
     /// served before the next attempt.
@@ -330,6 +51,32 @@ impl Default for ManagerOptions {
     }
 }
 
+impl ManagerOptions {
+    /// Sets how long before expiry a token is renewed.
+    pub fn expiry_margin(mut self, margin: Duration) -> ManagerOptions {
+        self.expiry_margin = Some(margin);
+        self
+    }
+
+    /// Sets the longest one token request may take.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> ManagerOptions {
+        self.fetch_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how long the old token is served after a failed refresh.
+    pub fn retry_after_failure(mut self, pause: Duration) -> ManagerOptions {
+        self.retry_after_failure = pause;
+        self
+    }
+
+    /// Sets the first pause between looks at a locked store.
+    pub fn lock_poll_interval(mut self, pause: Duration) -> ManagerOptions {
+        self.lock_poll_interval = pause;
+        self
+    }
+}
+
 /// Builds a [`TokenManager`].
 pub struct TokenManagerBuilder {
     source: BuilderSource,
@@ -344,7 +91,7 @@ enum BuilderSource {
 }
 
 impl TokenManagerBuilder {
-    /// Where tokens are kept; when not set, this process's [`MemoryStore::process`], which
+    /// Where tokens are kept; when not set, this process's shared memory store, which
     /// managers of the same key share.
     pub fn store(mut self, store: Arc<dyn TokenStore>) -> TokenManagerBuilder {
         self.store = Some(store);
@@ -400,7 +147,7 @@ impl TokenManagerBuilder {
         TokenManager {
             inner: Arc::new(Inner {
                 storage_key: self.key.storage_key(),
-                vendor: self.key.vendor.clone(),
+                vendor: self.key.vendor().to_owned(),
                 key: self.key,
                 source,
                 store: self.store.unwrap_or_else(|| MemoryStore::process()),
@@ -411,7 +158,7 @@ impl TokenManagerBuilder {
                 current: RwLock::new(None),
                 flight: Mutex::new(None),
                 flight_ids: AtomicU64::new(0),
-                unsaved: AtomicBool::new(false),
+                unsaved: Mutex::new(None),
                 retry_after_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
             }),
@@ -430,13 +177,16 @@ type Flight = Shared<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Se
 ///   get its result, success or error. The request runs in its own task, so a caller that gives
 ///   up does not cancel it, and a rotated refresh token is always stored.
 /// - Across processes, the store's lock makes one process refresh while the others wait and
-///   then read the token it stored (see [`TokenStore`]).
+///   then read the token it stored (see [`TokenStore`]). The lock's lease is the longest a token
+///   request may take plus 10 s, so a crashed holder holds the others up no longer than that.
 /// - A refresh uses the refresh token when there is one, else runs the grant again. A refused
 ///   refresh token (`invalid_grant`) clears the stored token and gives
 ///   [`Error::AuthorizationRequired`]. A failed refresh while the old token is still valid
 ///   keeps serving the old token.
-/// - A new token is stored before any caller receives it; when storing fails, the callers of
-///   that refresh get [`Error::Store`] saying so and the token is kept, and served, from memory.
+/// - A token the vendor issued is never dropped. It is stored before any caller receives it;
+///   when storing fails, callers get the token all the same, it is kept and served from memory,
+///   storing is retried in the background and before the next refresh, and
+///   [`TokenManager::not_stored`] (or [`Fetched::not_stored`]) says so.
 ///
 /// Cheap to clone; clones share everything.
 ///
@@ -474,8 +224,9 @@ struct Inner {
     current: RwLock<Option<Arc<Cached>>>,
     flight: Mutex<Option<(u64, Flight)>>,
     flight_ids: AtomicU64,
-    /// The current token could not be stored: it is the newest, whatever the store says.
-    unsaved: AtomicBool,
+    /// Why the current token is not stored, when it is not: it is then the newest, whatever
+    /// the store says.
+    unsaved: Mutex<Option<StoreError>>,
     /// After a failed refresh, no new attempt before this (Unix ms).
     retry_after_ms: AtomicU64,
     /// Token requests made (for tests and benchmarks).
@@ -514,8 +265,20 @@ impl fmt::Debug for TokenManager {
 enum Want {
     /// Any fresh token.
     Fresh,
-    /// A fresh token other than this rejected access token.
-    Not(Arc<SecretString>),
+    /// A fresh token other than this access token (the vendor refused it, or a refresh is
+    /// forced).
+    Replacing(Arc<AccessToken>),
+}
+
+/// A token, and whether it could be stored.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Fetched {
+    /// The token.
+    pub token: Arc<Token>,
+    /// Why it is not in the store, when it is not (it is kept in memory and served from there,
+    /// and storing is retried).
+    pub not_stored: Option<StoreError>,
 }
 
 impl TokenManager {
@@ -535,7 +298,7 @@ impl TokenManager {
     }
 
     /// A builder over any token source, e.g. a fake in tests.
-    pub fn from_source(source: Arc<dyn TokenSource>, key: TokenKey) -> TokenManagerBuilder {
+    pub fn builder_for_source(source: Arc<dyn TokenSource>, key: TokenKey) -> TokenManagerBuilder {
         TokenManagerBuilder {
             key: key.normalized(),
             source: BuilderSource::Custom(source),
@@ -550,29 +313,33 @@ impl TokenManager {
     }
 
     /// The key as the store sees it.
+    #[doc(hidden)]
     pub fn storage_key(&self) -> &str {
         &self.inner.storage_key
     }
 
     /// The store.
+    #[doc(hidden)]
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.inner.store
     }
 
     /// How long the store lock is held at most during a refresh: the longest a token request
-    /// may take (all attempts, see [`TokenSource::max_fetch_duration`]) plus 10 s, after which
-    /// the request is cut off, so the lock never lapses while its owner is still asking.
+    /// may take plus 10 s, after which the request is cut off, so the lock never lapses while
+    /// its owner is still asking.
+    #[doc(hidden)]
     pub fn lock_ttl(&self) -> Duration {
         self.inner.lock_ttl
     }
 
     /// How many token requests this manager has made (each [`TokenSource::fetch`] call).
+    #[doc(hidden)]
     pub fn fetch_count(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
     }
 
     /// A valid access token: the cached one, or a new one when it is due for renewal.
-    pub async fn access_token(&self) -> Result<SecretString, Error> {
+    pub async fn access_token(&self) -> Result<AccessToken, Error> {
         // Fast path: under the read lock, no reference count touched.
         if let Ok(current) = self.inner.current.read() {
             if let Some(cached) = current.as_ref() {
@@ -584,7 +351,8 @@ impl TokenManager {
         Ok(self.token().await?.access_token().clone())
     }
 
-    /// A valid token with everything the vendor said about it.
+    /// A valid token with everything the vendor said about it. A new token that could not be
+    /// stored is returned all the same (see [`TokenManager::not_stored`]).
     pub async fn token(&self) -> Result<Arc<Token>, Error> {
         if let Some(token) = self.cached() {
             return Ok(token);
@@ -592,11 +360,42 @@ impl TokenManager {
         self.run(Want::Fresh).await
     }
 
+    /// [`TokenManager::token`], with whether the token is stored.
+    pub async fn fetch(&self) -> Result<Fetched, Error> {
+        let token = self.token().await?;
+        Ok(self.fetched(token))
+    }
+
+    /// A new token now, whatever the cached one's expiry: refreshes under the store's lock,
+    /// unless another process replaced the token meanwhile (then that one is returned).
+    pub async fn refresh_now(&self) -> Result<Fetched, Error> {
+        let newest = self.inner.newest(self.inner.read_store().await?);
+        let want = match newest {
+            Some(token) => Want::Replacing(Arc::new(token.access_token().clone())),
+            None => Want::Fresh,
+        };
+        let token = self.run(want).await?;
+        Ok(self.fetched(token))
+    }
+
+    /// The newest token known (in memory when it could not be stored, else in the store),
+    /// whatever its expiry; `None` when there is none. An unreadable stored token counts as
+    /// none (the store reports and moves it aside).
+    pub async fn stored_token(&self) -> Result<Option<Arc<Token>>, Error> {
+        let stored = self.inner.read_store().await?;
+        Ok(self.inner.newest(stored))
+    }
+
+    /// Why the current token is not in the store, when it is not.
+    pub fn not_stored(&self) -> Option<StoreError> {
+        self.inner.unsaved_error()
+    }
+
     /// Call when the vendor refused `rejected` (HTTP 401): returns a different valid token,
     /// refreshing once however many callers report the same token.
-    pub async fn refresh_rejected(&self, rejected: &SecretString) -> Result<Arc<Token>, Error> {
+    pub async fn refresh_rejected(&self, rejected: &AccessToken) -> Result<Arc<Token>, Error> {
         let now = now_unix_ms();
-        if let Some(cached) = self.current() {
+        if let Some(cached) = self.inner.current() {
             if cached.is_fresh(now)
                 && cached.token.access_token().expose_secret() != rejected.expose_secret()
             {
@@ -607,24 +406,29 @@ impl TokenManager {
         // A refresh already under way may give the same token back (another process stored it);
         // then one more, bounded.
         for _ in 0..2 {
-            let token = self.run(Want::Not(rejected.clone())).await?;
+            let token = self.run(Want::Replacing(rejected.clone())).await?;
             if token.access_token().expose_secret() != rejected.expose_secret() {
                 return Ok(token);
             }
         }
-        Err(Error::AuthorizationRequired {
-            vendor: self.inner.vendor.clone(),
-            reason: "the vendor refused the access token and no different one could be obtained"
-                .into(),
-        })
+        Err(Error::authorization_required(
+            &self.inner.vendor,
+            "the vendor refused the access token and no different one could be obtained",
+        ))
     }
 
     /// Stores a token obtained elsewhere (e.g. from the authorization code flow) and uses it.
+    /// When storing fails the token is used all the same, and the error is returned.
     pub async fn set_token(&self, token: Token) -> Result<(), Error> {
         let token = Arc::new(token);
-        let persisted = self.inner.persist(&token).await;
-        self.inner.set_current(token);
-        persisted
+        self.inner.set_current(token.clone());
+        match self.inner.persist(&token).await {
+            Ok(()) => Ok(()),
+            Err(err) => {
+                self.inner.clone().retry_saving(token);
+                Err(Error::Store(err))
+            }
+        }
     }
 
     /// Forgets the token, in memory and in the store.
@@ -634,13 +438,16 @@ impl TokenManager {
         Ok(())
     }
 
-    fn current(&self) -> Option<Arc<Cached>> {
-        self.inner.current.read().ok().and_then(|c| c.clone())
+    fn fetched(&self, token: Arc<Token>) -> Fetched {
+        Fetched {
+            token,
+            not_stored: self.inner.unsaved_error(),
+        }
     }
 
     /// The cached token when it can be served without a refresh.
     fn cached(&self) -> Option<Arc<Token>> {
-        let cached = self.current()?;
+        let cached = self.inner.current()?;
         self.servable(&cached, now_unix_ms())
             .then(|| cached.token.clone())
     }
@@ -654,11 +461,10 @@ impl TokenManager {
     /// Joins the refresh in flight, or starts one.
     async fn run(&self, want: Want) -> Result<Arc<Token>, Error> {
         let flight = {
-            let mut slot = self
-                .inner
-                .flight
-                .lock()
-                .map_err(|_| poisoned(&self.inner))?;
+            let mut slot =
+                self.inner.flight.lock().map_err(|_| {
+                    Error::internal(&self.inner.vendor, "state poisoned by a panic")
+                })?;
             // Re-check under the lock: a flight that just ended has set the token.
             if let (Want::Fresh, Some(token)) = (&want, self.cached()) {
                 return Ok(token);
@@ -666,44 +472,40 @@ impl TokenManager {
             match &*slot {
                 Some((_, flight)) => flight.clone(),
                 None => {
-                    let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
-                    let inner = self.inner.clone();
-                    let task = tokio::spawn(async move {
-                        let result = inner.refresh(want).await;
-                        if let Ok(mut slot) = inner.flight.lock() {
-                            if slot.as_ref().is_some_and(|(i, _)| *i == id) {
-                                *slot = None;
-                            }
-                        }
-                        result
-                    });
-                    let inner = self.inner.clone();
-                    let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-                        match task.await {
-                            Ok(result) => result,
-                            Err(err) => Err(Error::Store(StoreError::new(
-                                StoreErrorKind::Unavailable,
-                                "token manager",
-                                format!("{}: the refresh task failed: {err}", inner.vendor),
-                            ))),
-                        }
-                    });
-                    let flight = flight.shared();
-                    *slot = Some((id, flight.clone()));
-                    flight
+                    let flight = self.start_flight(want);
+                    *slot = Some(flight.clone());
+                    flight.1
                 }
             }
         };
         flight.await
     }
-}
 
-fn poisoned(inner: &Inner) -> Error {
-    Error::Store(StoreError::new(
-        StoreErrorKind::Unavailable,
-        "token manager",
-        format!("{}: state poisoned by a panic", inner.vendor),
-    ))
+    /// Starts a refresh in its own task, so a caller that gives up does not cancel it.
+    fn start_flight(&self, want: Want) -> (u64, Flight) {
+        let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
+        let inner = self.inner.clone();
+        let task = tokio::spawn(async move {
+            let result = inner.refresh(want).await;
+            if let Ok(mut slot) = inner.flight.lock() {
+                if slot.as_ref().is_some_and(|(i, _)| *i == id) {
+                    *slot = None;
+                }
+            }
+            result
+        });
+        let vendor = self.inner.vendor.clone();
+        let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
+            match task.await {
+                Ok(result) => result,
+                Err(err) => Err(Error::internal(
+                    &vendor,
+                    format!("the refresh task failed: {err}"),
+                )),
+            }
+        });
+        (id, flight.shared())
+    }
 }
 
 impl Inner {
@@ -737,11 +539,25 @@ impl Inner {
         if let Ok(mut current) = self.current.write() {
             *current = None;
         }
-        self.unsaved.store(false, Ordering::Relaxed);
+        self.set_unsaved(None);
     }
 
     fn current(&self) -> Option<Arc<Cached>> {
         self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    fn unsaved_error(&self) -> Option<StoreError> {
+        self.unsaved.lock().ok().and_then(|u| u.clone())
+    }
+
+    fn is_unsaved(&self) -> bool {
+        self.unsaved.lock().map(|u| u.is_some()).unwrap_or(false)
+    }
+
+    fn set_unsaved(&self, err: Option<StoreError>) {
+        if let Ok(mut unsaved) = self.unsaved.lock() {
+            *unsaved = err;
+        }
     }
 
     /// Whether `token` satisfies `want` now.
@@ -750,28 +566,49 @@ impl Inner {
         entry.is_fresh(now_unix_ms())
             && match want {
                 Want::Fresh => true,
-                Want::Not(rejected) => {
-                    token.access_token().expose_secret() != rejected.expose_secret()
-                }
+                Want::Replacing(old) => token.access_token().expose_secret() != old.expose_secret(),
             }
     }
 
-    async fn persist(&self, token: &Token) -> Result<(), Error> {
+    /// Stores `token`; on failure, remembers that the current token is not stored.
+    async fn persist(&self, token: &Token) -> Result<(), StoreError> {
         match self.store.put(&self.storage_key, token).await {
             Ok(()) => {
-                self.unsaved.store(false, Ordering::Relaxed);
+                self.set_unsaved(None);
                 Ok(())
             }
             Err(err) => {
-                self.unsaved.store(true, Ordering::Relaxed);
-                tracing::warn!(vendor = %self.vendor, error = %err, "token not stored");
-                Err(Error::Store(err.with_kind(
-                    StoreErrorKind::NotPersisted,
+                let err = err.with_message_prefix(
                     "a new token was obtained but could not be stored; it is kept in memory \
-                     and served from there, and storing is tried again at the next refresh",
-                )))
+                     and served from there, and storing is retried",
+                );
+                tracing::warn!(vendor = %self.vendor, error = %err, "token not stored");
+                self.set_unsaved(Some(err.clone()));
+                Err(err)
             }
         }
+    }
+
+    /// Retries storing `token` in the background while it is still the current one, a few
+    /// times with growing pauses (bounded: about a minute in all).
+    fn retry_saving(self: Arc<Self>, token: Arc<Token>) {
+        tokio::spawn(async move {
+            let mut pause = Duration::from_millis(500);
+            for _ in 0..7 {
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                let still_current = self
+                    .current()
+                    .is_some_and(|c| Arc::ptr_eq(&c.token, &token));
+                if !still_current || !self.is_unsaved() {
+                    return;
+                }
+                if self.persist(&token).await.is_ok() {
+                    tracing::info!(vendor = %self.vendor, "the token that could not be stored is now stored");
+                    return;
+                }
+            }
+        });
     }
 
     /// Reads the store; a corrupt entry (already reported and moved aside) counts as none.
@@ -789,7 +626,7 @@ impl Inner {
     /// The newest token known: memory when it could not be stored, else the store's.
     fn newest(&self, stored: Option<Arc<Token>>) -> Option<Arc<Token>> {
         let memory = self.current().map(|c| c.token.clone());
-        if self.unsaved.load(Ordering::Relaxed) && memory.is_some() {
+        if self.is_unsaved() && memory.is_some() {
             memory
         } else {
             stored.or(memory)
@@ -798,46 +635,10 @@ impl Inner {
 
     async fn refresh(self: &Arc<Self>, want: Want) -> Result<Arc<Token>, Error> {
         let owner = format!("{:032x}", rand::random::<u128>());
-        let started = now_unix_ms();
-        let deadline =
-            started.saturating_add(2 * self.lock_ttl.as_millis().min(u64::MAX as u128 / 4) as u64);
-        let mut pause = self
-            .options
-            .lock_poll_interval
-            .max(Duration::from_millis(1));
-        // 1. Wait for the store lock, using a token another process stores meanwhile.
-        loop {
-            if !self.unsaved.load(Ordering::Relaxed) {
-                if let Some(stored) = self.read_store().await? {
-                    if self.satisfies(&stored, &want) {
-                        self.set_current(stored.clone());
-                        return Ok(stored);
-                    }
-                }
-            }
-            if self
-                .store
-                .try_lock(&self.storage_key, &owner, self.lock_ttl)
-                .await?
-            {
-                break;
-            }
-            if now_unix_ms() > deadline {
-                return Err(Error::Store(StoreError::new(
-                    StoreErrorKind::LockTimeout,
-                    "token manager",
-                    format!(
-                        "{}: gave up waiting for the refresh lock after {} ms",
-                        self.vendor,
-                        now_unix_ms() - started
-                    ),
-                )));
-            }
-            let jitter = rand::random::<u64>() % (pause.as_millis() as u64 / 2 + 1);
-            tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
-            pause = (pause * 3 / 2).min(Duration::from_millis(250));
+        if let Some(token) = self.wait_for_lock(&want, &owner).await? {
+            return Ok(token);
         }
-        // 2. Holding the lock: re-read, fetch only if still needed, store, release.
+        // Holding the lock: re-read, fetch only if still needed, store, release.
         let result = self.refresh_locked(&want).await;
         if let Err(err) = self.store.unlock(&self.storage_key, &owner).await {
             tracing::warn!(vendor = %self.vendor, error = %err, "could not release the refresh lock");
@@ -845,9 +646,62 @@ impl Inner {
         result
     }
 
-    async fn refresh_locked(&self, want: &Want) -> Result<Arc<Token>, Error> {
+    /// Waits for the store lock; `Some(token)` when another process stored a satisfying token
+    /// meanwhile (the lock is then not taken).
+    async fn wait_for_lock(&self, want: &Want, owner: &str) -> Result<Option<Arc<Token>>, Error> {
+        let started = now_unix_ms();
+        let lease_ms = u64::try_from(self.lock_ttl.as_millis()).unwrap_or(u64::MAX / 4);
+        let mut pause = self
+            .options
+            .lock_poll_interval
+            .max(Duration::from_millis(1));
+        let mut announced = false;
+        loop {
+            if !self.is_unsaved() {
+                if let Some(stored) = self.read_store().await? {
+                    if self.satisfies(&stored, want) {
+                        self.set_current(stored.clone());
+                        return Ok(Some(stored));
+                    }
+                }
+            }
+            if self
+                .store
+                .try_lock(&self.storage_key, owner, self.lock_ttl)
+                .await?
+            {
+                return Ok(None);
+            }
+            let waited = now_unix_ms().saturating_sub(started);
+            // A crashed holder's lock lapses after its lease: waiting longer means trouble.
+            if waited > lease_ms.saturating_mul(2) {
+                return Err(Error::Store(StoreError::new(
+                    StoreErrorKind::LockTimeout,
+                    "token manager",
+                    format!(
+                        "{}: gave up waiting for the refresh lock after {waited} ms",
+                        self.vendor
+                    ),
+                )));
+            }
+            if !announced && waited >= 1000 {
+                announced = true;
+                tracing::warn!(
+                    vendor = %self.vendor,
+                    "another process is getting this token; waiting for it (at most {} s, the \
+                     lease of its lock)",
+                    lease_ms / 1000
+                );
+            }
+            let jitter = rand::random::<u64>() % (pause.as_millis() as u64 / 2 + 1);
+            tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
+            pause = (pause * 3 / 2).min(Duration::from_millis(250));
+        }
+    }
+
+    async fn refresh_locked(self: &Arc<Self>, want: &Want) -> Result<Arc<Token>, Error> {
         let stored = self.read_store().await?;
-        if !self.unsaved.load(Ordering::Relaxed) {
+        if !self.is_unsaved() {
             if let Some(stored) = &stored {
                 if self.satisfies(stored, want) {
                     self.set_current(stored.clone());
@@ -856,7 +710,7 @@ impl Inner {
             }
         }
         let base = self.newest(stored);
-        if self.unsaved.load(Ordering::Relaxed) {
+        if self.is_unsaved() {
             if let Some(base) = &base {
                 // Store the pair that could not be stored before, before using it up.
                 let _ = self.persist(base).await;
@@ -871,7 +725,7 @@ impl Inner {
         {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
-                vendor: self.vendor.clone(),
+                vendor: self.vendor.as_str().into(),
                 endpoint: "token endpoint".into(),
                 attempts: 1,
             }),
@@ -880,10 +734,12 @@ impl Inner {
             Ok(token) => {
                 let token = Arc::new(token);
                 // Stored before any caller (even one on the fast path) can receive it; kept in
-                // memory either way.
-                let persisted = self.persist(&token).await;
+                // memory and returned either way: a token the vendor issued is never dropped.
+                let stored = self.persist(&token).await;
                 self.set_current(token.clone());
-                persisted?;
+                if stored.is_err() {
+                    self.clone().retry_saving(token.clone());
+                }
                 Ok(token)
             }
             Err(err)
@@ -891,22 +747,30 @@ impl Inner {
             {
                 self.authorization_lost(base, err).await
             }
-            Err(err) => {
-                let now = now_unix_ms();
-                match base.map(|b| self.cache_entry(b)) {
-                    Some(old) if old.is_valid(now) && !matches!(want, Want::Not(_)) => {
-                        let wait = self.options.retry_after_failure.as_millis() as u64;
-                        tracing::warn!(
-                            vendor = %self.vendor, error = %err,
-                            "token refresh failed; the current token is still valid and kept"
-                        );
-                        self.set_current(old.token.clone());
-                        self.retry_after_ms.store(now + wait, Ordering::Relaxed);
-                        Ok(old.token.clone())
-                    }
-                    _ => Err(err),
-                }
+            Err(err) => self.keep_old_token(base, want, err),
+        }
+    }
+
+    /// After a failed refresh: the old token while it is still valid, else the error.
+    fn keep_old_token(
+        &self,
+        base: Option<Arc<Token>>,
+        want: &Want,
+        err: Error,
+    ) -> Result<Arc<Token>, Error> {
+        let now = now_unix_ms();
+        match base.map(|b| self.cache_entry(b)) {
+            Some(old) if old.is_valid(now) && matches!(want, Want::Fresh) => {
+                let wait = self.options.retry_after_failure.as_millis() as u64;
+                tracing::warn!(
+                    vendor = %self.vendor, error = %err,
+                    "token refresh failed; the current token is still valid and kept"
+                );
+                self.set_current(old.token.clone());
+                self.retry_after_ms.store(now + wait, Ordering::Relaxed);
+                Ok(old.token.clone())
             }
+            _ => Err(err),
         }
     }
 
@@ -933,13 +797,10 @@ impl Inner {
         }
         Err(match err {
             Error::AuthorizationRequired { .. } => err,
-            other => Error::AuthorizationRequired {
-                vendor: self.vendor.clone(),
-                reason: format!(
-                    "the refresh token was refused; the stored token was cleared, run the \
-                     authorization flow again ({other})"
-                ),
-            },
+            other => Error::authorization_required(
+                &self.vendor,
+                &format!("the stored token was cleared and the user must authorize again: {other}"),
+            ),
         })
     }
 }

@@ -2,7 +2,11 @@
 //! top of it.
 
 mod authorized;
+mod key;
 mod manager;
+mod source;
 
 pub use authorized::AuthorizedClient;
-pub use manager::{ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder, TokenSource};
+pub use key::TokenKey;
+pub use manager::{Fetched, ManagerOptions, TokenManager, TokenManagerBuilder};
+pub use source::TokenSource;

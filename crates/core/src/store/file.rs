@@ -14,6 +14,9 @@ use crate::token::Token;
 
 const FORMAT: &str = "oauth-clients-token-store";
 
+/// The version of the file format this code reads and writes.
+const VERSION: u32 = 1;
+
 /// Tokens in one JSON file, shared safely by every process on a machine.
 ///
 /// - Every change is made under an exclusive advisory lock on `PATH.lock` (read, modify, write),
@@ -53,7 +56,7 @@ impl Default for Document {
     fn default() -> Self {
         Document {
             format: FORMAT.into(),
-            version: 1,
+            version: VERSION,
             tokens: BTreeMap::new(),
             locks: BTreeMap::new(),
         }
@@ -164,10 +167,27 @@ impl FileStore {
             }
             Err(err) => return Err(self.io_err("open", &self.path, err)),
         }
+        // A newer tool's file is left alone: moving it aside would drop its tokens.
+        if let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) {
+            let version = value.get("version").and_then(serde_json::Value::as_u64);
+            if value.get("format").and_then(serde_json::Value::as_str) == Some(FORMAT)
+                && version.is_some_and(|v| v > u64::from(VERSION))
+            {
+                return Err(self.err(
+                    StoreErrorKind::NewerFormat,
+                    format!(
+                        "the file was written by a newer oauth-clients (format version {}; this \
+                         one reads version {VERSION}); it is left as it is: use the newer \
+                         version, or another file",
+                        version.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
         let problem = match serde_json::from_str::<Document>(&text) {
-            Ok(doc) if doc.format == FORMAT && doc.version == 1 => return Ok((doc, None)),
+            Ok(doc) if doc.format == FORMAT && doc.version == VERSION => return Ok((doc, None)),
             Ok(doc) => format!(
-                "unexpected format `{}` version {} (expected `{FORMAT}` version 1)",
+                "unexpected format `{}` version {} (expected `{FORMAT}` version {VERSION})",
                 doc.format, doc.version
             ),
             // serde_json's message gives a line and column, never the content.

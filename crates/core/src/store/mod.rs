@@ -82,11 +82,10 @@ pub enum StoreErrorKind {
     Corrupt,
     /// The refresh lock could not be taken in time.
     LockTimeout,
-    /// A new token was obtained but could not be stored; it is kept in memory and served from
-    /// there, and storing is tried again on the next refresh.
-    NotPersisted,
-    /// A store specification (`memory`, `file:PATH`, `redis://…`) could not be understood.
-    InvalidSpec,
+    /// The store's configuration is invalid (e.g. a Redis URL).
+    InvalidConfig,
+    /// The stored data was written by a newer version of oauth-clients; it is left as it is.
+    NewerFormat,
 }
 
 /// A token store failed. `Display` names the store and the operation, never token material.
@@ -127,8 +126,7 @@ impl StoreError {
         &self.message
     }
 
-    pub(crate) fn with_kind(mut self, kind: StoreErrorKind, prefix: &str) -> StoreError {
-        self.kind = kind;
+    pub(crate) fn with_message_prefix(mut self, prefix: &str) -> StoreError {
         self.message = format!("{prefix}: {}", self.message);
         self
     }
@@ -141,31 +139,6 @@ impl fmt::Display for StoreError {
 }
 
 impl std::error::Error for StoreError {}
-
-/// Opens a store from a specification as tools take it: `memory`, `file:PATH`, or a Redis URL
-/// (`redis://host:port/db`, `rediss://…`).
-pub fn open_store(spec: &str) -> Result<Arc<dyn TokenStore>, StoreError> {
-    if spec == "memory" {
-        Ok(Arc::new(MemoryStore::new()))
-    } else if let Some(path) = spec.strip_prefix("file:") {
-        if path.is_empty() {
-            return Err(StoreError::new(
-                StoreErrorKind::InvalidSpec,
-                spec,
-                "`file:` needs a path, e.g. `file:/var/lib/app/tokens.json`",
-            ));
-        }
-        Ok(Arc::new(FileStore::new(path)))
-    } else if spec.starts_with("redis://") || spec.starts_with("rediss://") {
-        Ok(Arc::new(RedisStore::open(spec)?))
-    } else {
-        Err(StoreError::new(
-            StoreErrorKind::InvalidSpec,
-            "store specification",
-            "expected `memory`, `file:PATH` or `redis://host:port`",
-        ))
-    }
-}
 
 /// Unix milliseconds, now.
 pub(crate) fn now_unix_ms() -> u64 {

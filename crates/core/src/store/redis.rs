@@ -50,10 +50,10 @@ impl RedisStore {
     /// A store on the server at `url` (`redis://[:password@]host:port[/db]`, `rediss://…`),
     /// namespace `oauth-clients`. Nothing is connected until first use.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let name = format!("redis store {}", crate::redact_url(url));
+        let name = format!("redis store {}", crate::target::redact_url(url));
         let client = redis::Client::open(url).map_err(|e| {
             StoreError::new(
-                StoreErrorKind::InvalidSpec,
+                StoreErrorKind::InvalidConfig,
                 name.clone(),
                 format!("invalid Redis URL ({:?})", e.kind()),
             )

@@ -23,7 +23,7 @@ pub(crate) async fn authorize(
 
 /// `POST /procore/oauth/token`.
 pub(crate) async fn token(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
-    state.count_token_request(VENDOR);
+    state.begin_token_request(VENDOR).await;
     let headers = request.headers().clone();
     let params = match wire::read_token_body(request, Encoding::Multipart).await {
         Ok(params) => params,

@@ -109,7 +109,7 @@ fn redirect_to(redirect_uri: &str, state: Option<&str>, pairs: &[(&str, &str)]) 
 
 /// `POST /procountor/api/oauth/token`.
 pub(crate) async fn token(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
-    state.count_token_request(VENDOR);
+    state.begin_token_request(VENDOR).await;
     let headers = request.headers().clone();
     let params = match wire::read_token_body(request, Encoding::Form).await {
         Ok(params) => params,

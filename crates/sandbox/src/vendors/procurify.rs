@@ -16,7 +16,7 @@ const AUDIENCE: &str = "https://api.procurify.com/";
 
 /// `POST /procurify/oauth/token`.
 pub(crate) async fn token(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
-    state.count_token_request(VENDOR);
+    state.begin_token_request(VENDOR).await;
     let headers = request.headers().clone();
     let params = match wire::read_token_body(request, Encoding::Json).await {
         Ok(params) => params,

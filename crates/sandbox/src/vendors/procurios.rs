@@ -25,7 +25,7 @@ pub(crate) async fn authorize(
 
 /// `POST /procurios/l/oauth2/token`.
 pub(crate) async fn token(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
-    state.count_token_request(VENDOR);
+    state.begin_token_request(VENDOR).await;
     let accepts_json = request
         .headers()
         .get(header::ACCEPT)

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 /// A vendor, as described by `providers/<id>.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Descriptor {
     /// Stable identifier: lowercase letters, digits and `_`; the file name and the Rust module name.
     #[schemars(pattern(r"^[a-z][a-z0-9_]*$"))]
@@ -25,6 +26,15 @@ pub struct Descriptor {
     /// Markdown that becomes the rustdoc of the generated module and client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// The authorization server's issuer identifier (RFC 8414, OpenID Connect), when the vendor
+    /// documents one. A callback that carries `iss` (RFC 9207) must carry exactly this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Whether the vendor always sends `iss` in the authorization callback (RFC 9207's
+    /// `authorization_response_iss_parameter_supported`): a callback without it is refused.
+    /// Needs `issuer`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub authorization_response_iss: bool,
     /// Tenant variables, substituted as `{name}` in URLs and parameter values.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub variables: BTreeMap<String, Variable>,
@@ -62,6 +72,7 @@ pub struct Descriptor {
 /// A tenant variable such as a customer's domain or company id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Variable {
     /// What the value is and where the user finds it.
     pub description: String,
@@ -79,6 +90,7 @@ pub struct Variable {
 /// A named environment: values for variables, usually hosts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Environment {
     /// What this environment is for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +102,7 @@ pub struct Environment {
 /// Endpoint URL templates. Each may use `{variable}` placeholders.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Endpoints {
     /// The authorization endpoint (required by `authorization_code`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +126,7 @@ pub struct Endpoints {
 /// The grants a vendor supports. A grant that is absent is not supported.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Grants {
     /// The client credentials grant (RFC 6749 §4.4).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,6 +146,7 @@ pub struct Grants {
 /// Client credentials settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ClientCredentialsGrant {
     /// The `grant_type` value sent; defaults to the RFC 6749 value of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,6 +181,7 @@ pub enum Pkce {
 /// Authorization code settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthorizationCodeGrant {
     /// The `grant_type` value sent; defaults to the RFC 6749 value of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,6 +221,7 @@ pub struct AuthorizationCodeGrant {
 /// Names of the authorize-URL parameters.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct AuthorizeParamNames {
     /// Name of the `response_type` parameter.
     #[serde(default = "AuthorizeParamNames::response_type")]
@@ -256,6 +273,7 @@ impl Default for AuthorizeParamNames {
 /// Refresh settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct RefreshTokenGrant {
     /// The `grant_type` value sent; defaults to the RFC 6749 value of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -276,6 +294,7 @@ pub struct RefreshTokenGrant {
 /// Settings of the legacy credentials-to-code flow.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct LegacyCredentialsGrant {
     /// The `grant_type` value sent; defaults to the RFC 6749 value of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -326,6 +345,7 @@ pub enum BodyEncoding {
 /// Token request settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TokenRequest {
     /// Body encoding of token requests.
     #[serde(default)]
@@ -338,6 +358,7 @@ pub struct TokenRequest {
 /// Scope settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Scopes {
     /// The separator between scopes; a space by default (RFC 6749 §3.3).
     #[serde(default = "Scopes::space")]
@@ -365,6 +386,7 @@ impl Default for Scopes {
 /// Quirks of a vendor's token responses.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct TokenResponseQuirks {
     /// The lifetime in seconds to assume when a response has no `expires_in` and the access
     /// token is not a JWT with an `exp` claim.
@@ -379,11 +401,17 @@ pub struct TokenResponseQuirks {
     /// Object keys leading to the token object when the vendor nests it, e.g. `[data]`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_path: Vec<String>,
+    /// `token_type` values accepted besides `bearer` (compared without case). A missing
+    /// `token_type` is accepted; any other value is refused, since the engine would send the
+    /// token as a bearer token whatever its type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub token_types: Vec<String>,
 }
 
 /// Settings of authorized API requests.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Api {
     /// Headers sent with every API request, e.g. `X-Procurify-Client: api`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -399,6 +427,7 @@ pub struct Api {
 /// Token caching advice.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Lifecycle {
     /// Seconds before expiry at which a cached token is renewed. When absent, the larger of
     /// 60 s and 10 % of the token's lifetime.
@@ -530,6 +559,7 @@ impl Grants {
 
 /// The settings every grant shares, borrowed from whichever grant has them.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct GrantCommon<'a> {
     /// The `grant_type` override.
     pub grant_type: Option<&'a str>,
@@ -546,6 +576,7 @@ impl Default for TokenResponseQuirks {
             jwt_expiry: true,
             created_at: true,
             token_path: Vec::new(),
+            token_types: Vec::new(),
         }
     }
 }

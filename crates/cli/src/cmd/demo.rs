@@ -4,15 +4,16 @@
 use std::time::{Duration, Instant};
 
 use oauth_clients_core::{
-    ApiRequest, Callback, Client, ClientConfig, ClientOptions, GrantKind, Provider, Token,
-    UserCredentials,
+    ApiRequest, AuthorizationCode, Callback, Client, ClientConfig, ClientOptions, GrantKind,
+    Provider, RefreshToken, Token, UserCredentials,
 };
 use oauth_clients_sandbox::{Sandbox, SandboxConfig, Vendor};
 use secrecy::SecretString;
 
 use crate::catalog;
-use crate::describe::table;
+use crate::cmd::describe::table;
 use crate::failure::Failure;
+use crate::output::{self, note};
 
 /// One row of the table.
 struct Row {
@@ -27,7 +28,7 @@ pub(crate) async fn run() -> Result<String, Failure> {
     let config = SandboxConfig::default();
     let sandbox = Sandbox::start(config.clone())
         .map_err(|err| Failure::vendor(format!("cannot start the sandbox: {err}")))?;
-    eprintln!("sandbox listening on {}", sandbox.base_url());
+    note(&format!("sandbox listening on {}", sandbox.base_url()));
     let providers = catalog::builtin();
     let mut rows = Vec::new();
     for vendor in Vendor::ALL {
@@ -60,15 +61,15 @@ pub(crate) async fn run() -> Result<String, Failure> {
         .collect();
     let out = table(&["VENDOR", "GRANT", "RESULT", "TIME"], &cells);
     if failed > 0 {
-        print!("{out}");
+        output::stdout(out.as_bytes())?;
         for row in rows.iter().filter(|r| r.result.is_err()) {
             if let Err(err) = &row.result {
-                eprintln!("{} {}: {err}", row.vendor, row.step);
+                note(&format!("{} {}: {err}", row.vendor, row.step));
             }
         }
         return Err(Failure::vendor(format!("{failed} demo step(s) failed")));
     }
-    eprintln!("all {} steps passed", rows.len());
+    note(&format!("all {} steps passed", rows.len()));
     Ok(out)
 }
 
@@ -97,11 +98,10 @@ fn client_for(
                 .redirect_uri("https://integration.example/callback");
         }
     }
-    let options = ClientOptions {
-        rewrites: sandbox.rewrites(),
-        max_attempts: 1,
-        ..ClientOptions::default()
-    };
+    let options = sandbox.rewrites().into_iter().fold(
+        ClientOptions::default().max_attempts(1),
+        |options, (from, to)| options.rewrite(from, to),
+    );
     Client::with_options(provider.clone(), client_config, options).map_err(|e| e.to_string())
 }
 
@@ -124,17 +124,15 @@ async fn run_vendor(
             return;
         }
     };
-    let user = UserCredentials {
-        username: config.username.clone(),
-        password: SecretString::from(config.password.clone()),
-    };
+    let user = UserCredentials::new(config.username.clone(), config.password.clone());
     let mut latest: Option<Token> = None;
+    let mut refresh_token: Option<RefreshToken> = None;
     // Refresh last: it needs a refresh token from an earlier grant.
     let mut kinds = provider.descriptor().grants.kinds();
     kinds.sort_by_key(|kind| *kind == GrantKind::RefreshToken);
     for kind in kinds {
         // Procountor's legacy flow: the vendor's deprecation note, as `token` prints it.
-        crate::auth::warn_deprecated(provider, kind);
+        crate::session::warn_deprecated(provider, kind);
         let started = Instant::now();
         let result: Result<Token, String> = match kind {
             GrantKind::ClientCredentials => {
@@ -145,20 +143,18 @@ async fn run_vendor(
                 .legacy_credentials(&user)
                 .await
                 .map_err(|e| e.to_string()),
-            GrantKind::RefreshToken => {
-                match latest.as_ref().and_then(|t| t.refresh_token().cloned()) {
-                    Some(refresh) => client.refresh(&refresh).await.map_err(|e| e.to_string()),
-                    None => Err("no earlier grant returned a refresh token".into()),
-                }
-            }
+            GrantKind::RefreshToken => match &refresh_token {
+                Some(refresh) => client.refresh(refresh).await.map_err(|e| e.to_string()),
+                None => Err("no earlier grant returned a refresh token".into()),
+            },
         };
         let time = started.elapsed();
         let result = result.map(|token| {
             let detail = describe_token(&token);
-            latest = Some(match latest.take() {
-                Some(previous) => token.inherit_refresh_token(&previous),
-                None => token,
-            });
+            if let Some(refresh) = token.refresh_token() {
+                refresh_token = Some(refresh.clone());
+            }
+            latest = Some(token);
             detail
         });
         rows.push(Row {
@@ -230,16 +226,7 @@ async fn browser_login(client: &Client) -> Result<Token, String> {
     if let Some(location) = response.headers().get("location") {
         let location = location.to_str().map_err(|e| e.to_string())?;
         let location = url::Url::parse(location).map_err(|e| e.to_string())?;
-        let mut callback = Callback::default();
-        for (name, value) in location.query_pairs() {
-            match name.as_ref() {
-                "code" => callback.code = Some(SecretString::from(value.into_owned())),
-                "state" => callback.state = Some(value.into_owned()),
-                "error" => callback.error = Some(value.into_owned()),
-                "error_description" => callback.error_description = Some(value.into_owned()),
-                _ => {}
-            }
-        }
+        let callback = Callback::from_query(location.query().unwrap_or(""));
         return client
             .exchange_code(&request, &callback)
             .await
@@ -253,7 +240,7 @@ async fn browser_login(client: &Client) -> Result<Token, String> {
         .ok_or("the authorize page showed no code")?;
     client
         .exchange_code_oob(
-            &SecretString::from(code.to_owned()),
+            &AuthorizationCode::new(code),
             request.pkce_verifier.as_ref(),
         )
         .await

@@ -1,378 +1,31 @@
-//! Validation of descriptors, with errors for people.
-//!
-//! Loading a descriptor happens in three steps, and every step reports problems as
-//! `file:LINE:COL: field.path: message`:
-//!
-//! 1. the YAML is read by an event parser that records where every field path starts (serde
-//!    gives no positions for values, so semantic errors look their path up in this index);
-//! 2. serde reads the YAML into [`Descriptor`]; its errors (unknown field, missing field, wrong
-//!    type or enum value) are reworded and given the nearest known field name;
-//! 3. the rules a schema cannot express are checked: declared `{variables}`, HTTPS, grants
-//!    that need endpoints, environments, identifiers, regular expressions…
+//! The rules a schema cannot express: declared `{variables}`, HTTPS, grants that need endpoints,
+//! environments, identifiers, regular expressions, headers…
 
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
-use saphyr_parser::{Event, Parser, ScanError};
+use url::Url;
 
-use crate::descriptor::{ClientAuth, Descriptor};
-use crate::error::DescriptorError;
-
-/// Parses and validates a descriptor; every problem found, in document order. A YAML or serde
-/// error stops the checks, so it is then the only one.
-pub(crate) fn diagnose(yaml: &str, origin: &str) -> Result<Descriptor, Vec<DescriptorError>> {
-    let index = match Index::build(yaml) {
-        Ok(index) => index,
-        Err(err) => return Err(vec![syntax_error(&err, origin)]),
-    };
-    if !index.values.contains_key("") {
-        return Err(vec![DescriptorError {
-            origin: origin.to_owned(),
-            line: None,
-            column: None,
-            path: String::new(),
-            message: "the descriptor is empty: expected a mapping with at least `id`, `name`, `endpoints` and `grants`".to_owned(),
-        }]);
-    }
-    let descriptor: Descriptor = match serde_yaml::from_str(yaml) {
-        Ok(descriptor) => descriptor,
-        Err(err) => return Err(vec![serde_error(&err, &index, origin)]),
-    };
-    let mut checker = Checker::default();
-    checker.check(&descriptor);
-    if checker.problems.is_empty() {
-        return Ok(descriptor);
-    }
-    let mut errors: Vec<DescriptorError> = checker
-        .problems
-        .into_iter()
-        .map(|problem| {
-            let position = match problem.at {
-                At::Key => index.key(&problem.path),
-                At::Value => index.value(&problem.path),
-            };
-            DescriptorError {
-                origin: origin.to_owned(),
-                line: position.map(|p| p.0),
-                column: position.map(|p| p.1),
-                path: problem.path,
-                message: problem.message,
-            }
-        })
-        .collect();
-    // Document order; problems without a position (a missing field) last. The sort is stable,
-    // so problems at one place keep the order of the checks.
-    errors.sort_by_key(|e| (e.line.is_none(), e.line, e.column));
-    Err(errors)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Positions of field paths.
-
-/// 1-based line and column.
-type Position = (usize, usize);
-
-/// Field path (`grants.authorization_code.pkce`, `scopes.default[0]`) → where its key and its
-/// value start in the file.
-#[derive(Default)]
-struct Index {
-    keys: HashMap<String, Position>,
-    values: HashMap<String, Position>,
-    /// Keys set a second time in one mapping: where the repetition is.
-    repeated: HashMap<String, Position>,
-}
-
-enum Frame {
-    Mapping {
-        path: String,
-        /// The key whose value comes next; `None` while a key is expected.
-        key: Option<String>,
-    },
-    Sequence {
-        path: String,
-        next: usize,
-    },
-    /// A complex (non-scalar) mapping key, skipped; the depth of nested collections.
-    SkipKey(usize),
-}
-
-impl Index {
-    fn build(yaml: &str) -> Result<Index, ScanError> {
-        let mut index = Index::default();
-        let mut stack: Vec<Frame> = Vec::new();
-        for event in Parser::new_from_str(yaml) {
-            let (event, span) = event?;
-            let position = (span.start.line(), span.start.col() + 1);
-            if let Some(Frame::SkipKey(depth)) = stack.last_mut() {
-                match event {
-                    Event::MappingStart(..) | Event::SequenceStart(..) => *depth += 1,
-                    Event::MappingEnd | Event::SequenceEnd => {
-                        *depth -= 1;
-                        if *depth == 0 {
-                            stack.pop();
-                            // The complex key is done: its value follows, under no path.
-                            if let Some(Frame::Mapping { key, .. }) = stack.last_mut() {
-                                *key = Some("?".to_owned());
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            let is_node = matches!(
-                event,
-                Event::Scalar(..)
-                    | Event::MappingStart(..)
-                    | Event::SequenceStart(..)
-                    | Event::Alias(..)
-            );
-            if is_node {
-                // A node is either a mapping key, or a value at a path.
-                let path = match stack.last_mut() {
-                    None => Some(String::new()),
-                    Some(Frame::Mapping { path, key }) => match key.take() {
-                        Some(key) => Some(join(path, &key)),
-                        None => {
-                            match &event {
-                                Event::Scalar(text, ..) => {
-                                    let key_path = join(path, text);
-                                    match index.keys.entry(key_path) {
-                                        Entry::Occupied(first) => {
-                                            index
-                                                .repeated
-                                                .entry(first.key().clone())
-                                                .or_insert(position);
-                                        }
-                                        Entry::Vacant(slot) => {
-                                            slot.insert(position);
-                                        }
-                                    }
-                                    *key = Some(text.to_string());
-                                }
-                                _ => stack.push(Frame::SkipKey(0)),
-                            }
-                            None
-                        }
-                    },
-                    Some(Frame::Sequence { path, next }) => {
-                        let item = format!("{path}[{next}]");
-                        *next += 1;
-                        Some(item)
-                    }
-                    Some(Frame::SkipKey(_)) => None,
-                };
-                if let Some(Frame::SkipKey(depth)) = stack.last_mut() {
-                    if matches!(event, Event::MappingStart(..) | Event::SequenceStart(..)) {
-                        *depth += 1;
-                    } else {
-                        // A scalar complex key cannot happen (scalars are simple keys).
-                        stack.pop();
-                    }
-                    continue;
-                }
-                let Some(path) = path else { continue };
-                index.values.entry(path.clone()).or_insert(position);
-                match event {
-                    Event::MappingStart(..) => stack.push(Frame::Mapping { path, key: None }),
-                    Event::SequenceStart(..) => stack.push(Frame::Sequence { path, next: 0 }),
-                    _ => {}
-                }
-            } else if matches!(event, Event::MappingEnd | Event::SequenceEnd) {
-                stack.pop();
-            }
-        }
-        Ok(index)
-    }
-
-    /// Where the key of `path` is, else where its value is.
-    fn key(&self, path: &str) -> Option<Position> {
-        self.keys
-            .get(path)
-            .or_else(|| self.values.get(path))
-            .copied()
-    }
-
-    /// Where the value of `path` is, else where its key is.
-    fn value(&self, path: &str) -> Option<Position> {
-        self.values
-            .get(path)
-            .or_else(|| self.keys.get(path))
-            .copied()
-    }
-}
-
-fn join(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// YAML and serde errors.
-
-fn syntax_error(err: &ScanError, origin: &str) -> DescriptorError {
-    DescriptorError {
-        origin: origin.to_owned(),
-        line: Some(err.marker().line()),
-        column: Some(err.marker().col() + 1),
-        path: String::new(),
-        message: format!("invalid YAML: {}", err.info()),
-    }
-}
-
-fn serde_error(err: &serde_yaml::Error, index: &Index, origin: &str) -> DescriptorError {
-    let location = err.location().map(|l| (l.line(), l.column()));
-    let mut text = err.to_string();
-    if let Some((line, column)) = location {
-        let suffix = format!(" at line {line} column {column}");
-        if let Some(at) = text.find(&suffix) {
-            text.truncate(at);
-        }
-    }
-    // serde_yaml writes `path: message`; a path has no white space, a message's head has.
-    let (mut path, message) = match text.split_once(": ") {
-        Some((head, rest)) if !head.contains(char::is_whitespace) && head != "." => {
-            (head.to_owned(), rest.to_owned())
-        }
-        _ => (String::new(), text.clone()),
-    };
-    let mut at_key = false;
-    let message = if let Some(rest) = message.strip_prefix("unknown field `") {
-        let (field, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let known = backticked(expected);
-        path = join(&path, field);
-        at_key = true;
-        let mut message = format!("unknown field `{field}`");
-        if let Some(nearest) = nearest(field, known.iter().map(String::as_str)) {
-            message.push_str(&format!("; did you mean `{nearest}`?"));
-        }
-        if known.is_empty() {
-            message.push_str("; this mapping takes no fields");
-        } else {
-            message.push_str(&format!(" (expected one of {})", list(&known)));
-        }
-        message
-    } else if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split_once('`').map_or(rest, |(f, _)| f);
-        let parent = if path.is_empty() {
-            "the descriptor".to_owned()
-        } else {
-            format!("`{path}`")
-        };
-        let message = format!("missing required field `{field}` in {parent}");
-        path = join(&path, field);
-        message
-    } else if let Some(rest) = message.strip_prefix("duplicate field `") {
-        let field = rest.split_once('`').map_or(rest, |(f, _)| f);
-        path = join(&path, field);
-        at_key = true;
-        match index.key(&path) {
-            Some((line, _)) => format!("`{field}` is set twice; the first is on line {line}"),
-            None => format!("`{field}` is set twice"),
-        }
-    } else if let Some(rest) = message.strip_prefix("unknown variant `") {
-        let (variant, expected) = rest.split_once('`').unwrap_or((rest, ""));
-        let known = backticked(expected);
-        let mut message = format!("unknown value `{variant}`");
-        if let Some(nearest) = nearest(variant, known.iter().map(String::as_str)) {
-            message.push_str(&format!("; did you mean `{nearest}`?"));
-        }
-        message.push_str(&format!(" (expected one of {})", list(&known)));
-        message
-    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
-        let rest = rest
-            .replace("expected u64", "expected a whole number")
-            .replace("expected a sequence", "expected a list");
-        format!("wrong type: found {rest}")
-    } else {
-        message
-    };
-    let position = if path.is_empty() {
-        None
-    } else if let Some(repeated) = index.repeated.get(&path) {
-        Some(*repeated)
-    } else if at_key {
-        index.key(&path)
-    } else {
-        index.value(&path)
-    }
-    .or(location);
-    DescriptorError {
-        origin: origin.to_owned(),
-        line: position.map(|p| p.0),
-        column: position.map(|p| p.1),
-        path,
-        message,
-    }
-}
-
-/// The `backticked` names of a serde "expected one of `a`, `b`" list.
-fn backticked(text: &str) -> Vec<String> {
-    text.split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect()
-}
-
-fn list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The candidate nearest to `word` by edit distance, when it is near enough to be a typo.
-pub(crate) fn nearest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (levenshtein(word, c), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diagonal
-            } else {
-                1 + diagonal.min(above).min(row[j])
-            };
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-// ---------------------------------------------------------------------------------------------
-// Rules a schema cannot express.
+use super::nearest;
+use crate::names::reserved_header;
+use crate::schema::{ClientAuth, Descriptor};
+use crate::template::{Template, is_identifier};
+use crate::urls;
 
 /// Where in a field an error points.
-#[derive(Clone, Copy)]
-enum At {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum At {
+    /// At the field's key.
     Key,
+    /// At the field's value.
     Value,
 }
 
-struct Problem {
-    path: String,
-    at: At,
-    message: String,
+/// A rule a descriptor breaks.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) path: String,
+    pub(crate) at: At,
+    pub(crate) message: String,
 }
 
 /// Names the engine or the generated config type uses itself; a variable may not take them.
@@ -421,7 +74,7 @@ const ENGINE_CREDENTIALS_PARAMS: &[&str] = &[
 
 /// What a template is, for the checks its text gets.
 #[derive(Clone, Copy, PartialEq)]
-enum Template {
+enum Kind {
     /// An endpoint: HTTPS (or HTTP on loopback), a valid URL once filled in.
     Url,
     /// A redirect URI: HTTPS, HTTP on loopback, the out-of-band URN or an app's own scheme.
@@ -433,8 +86,8 @@ enum Template {
 }
 
 #[derive(Default)]
-struct Checker {
-    problems: Vec<Problem>,
+pub(crate) struct Checker {
+    pub(crate) problems: Vec<Problem>,
     /// Placeholder name → every path that uses it.
     used: BTreeMap<String, Vec<String>>,
     /// Names offered as "did you mean" for an undeclared placeholder: their "never used"
@@ -442,21 +95,11 @@ struct Checker {
     suggested: BTreeSet<String>,
 }
 
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_lowercase())
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
-
 fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c))
-}
-
-fn is_loopback(host: &str) -> bool {
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 impl Checker {
@@ -468,7 +111,7 @@ impl Checker {
         });
     }
 
-    fn check(&mut self, d: &Descriptor) {
+    pub(crate) fn check(&mut self, d: &Descriptor) {
         self.identity(d);
         self.templates(d);
         self.variables(d);
@@ -514,10 +157,13 @@ impl Checker {
     }
 
     /// Every text that may hold `{variable}` placeholders, with its path and kind.
-    fn template_fields(d: &Descriptor) -> Vec<(String, &str, Template)> {
-        let mut fields: Vec<(String, &str, Template)> = Vec::new();
+    fn template_fields(d: &Descriptor) -> Vec<(String, &str, Kind)> {
+        let mut fields: Vec<(String, &str, Kind)> = Vec::new();
         if let Some(url) = &d.docs_url {
-            fields.push(("docs_url".into(), url, Template::Url));
+            fields.push(("docs_url".into(), url, Kind::Url));
+        }
+        if let Some(issuer) = &d.issuer {
+            fields.push(("issuer".into(), issuer, Kind::Url));
         }
         let e = &d.endpoints;
         for (name, url) in [
@@ -527,12 +173,12 @@ impl Checker {
             ("api_base", &e.api_base),
         ] {
             if let Some(url) = url {
-                fields.push((format!("endpoints.{name}"), url, Template::Url));
+                fields.push((format!("endpoints.{name}"), url, Kind::Url));
             }
         }
-        fields.push(("endpoints.token".into(), &e.token, Template::Url));
+        fields.push(("endpoints.token".into(), &e.token, Kind::Url));
         for (name, url) in &e.extra {
-            fields.push((format!("endpoints.extra.{name}"), url, Template::Url));
+            fields.push((format!("endpoints.extra.{name}"), url, Kind::Url));
         }
         let g = &d.grants;
         for kind in g.kinds() {
@@ -541,7 +187,7 @@ impl Checker {
                     fields.push((
                         format!("grants.{kind}.extra_params.{name}"),
                         value,
-                        Template::Value,
+                        Kind::Value,
                     ));
                 }
             }
@@ -551,7 +197,7 @@ impl Checker {
                 fields.push((
                     "grants.client_credentials.redirect_uri".into(),
                     uri,
-                    Template::RedirectUri,
+                    Kind::RedirectUri,
                 ));
             }
         }
@@ -560,14 +206,14 @@ impl Checker {
                 fields.push((
                     "grants.authorization_code.default_redirect_uri".into(),
                     uri,
-                    Template::RedirectUri,
+                    Kind::RedirectUri,
                 ));
             }
             for (name, value) in &ac.extra_authorize_params {
                 fields.push((
                     format!("grants.authorization_code.extra_authorize_params.{name}"),
                     value,
-                    Template::Value,
+                    Kind::Value,
                 ));
             }
         }
@@ -576,42 +222,39 @@ impl Checker {
                 fields.push((
                     "grants.legacy_credentials.default_redirect_uri".into(),
                     uri,
-                    Template::RedirectUri,
+                    Kind::RedirectUri,
                 ));
             }
             for (name, value) in &lc.credentials_params {
                 fields.push((
                     format!("grants.legacy_credentials.credentials_params.{name}"),
                     value,
-                    Template::Value,
+                    Kind::Value,
                 ));
             }
         }
         for (name, value) in &d.token_request.headers {
-            fields.push((
-                format!("token_request.headers.{name}"),
-                value,
-                Template::Value,
-            ));
+            fields.push((format!("token_request.headers.{name}"), value, Kind::Value));
         }
         for (name, value) in &d.api.headers {
-            fields.push((format!("api.headers.{name}"), value, Template::Value));
+            fields.push((format!("api.headers.{name}"), value, Kind::Value));
         }
         if let Some(path) = &d.api.example_path {
-            fields.push(("api.example_path".into(), path, Template::RelativePath));
+            fields.push(("api.example_path".into(), path, Kind::RelativePath));
         }
         fields
     }
 
     fn templates(&mut self, d: &Descriptor) {
         for (path, text, kind) in Self::template_fields(d) {
-            let names = match placeholders(text) {
-                Ok(names) => names,
-                Err(message) => {
-                    self.problem(&path, At::Value, message);
+            let template = match Template::parse(text) {
+                Ok(template) => template,
+                Err(err) => {
+                    self.problem(&path, At::Value, err.to_string());
                     continue;
                 }
             };
+            let names: Vec<String> = template.names().map(str::to_owned).collect();
             for name in &names {
                 self.used
                     .entry(name.clone())
@@ -628,9 +271,9 @@ impl Checker {
                 continue;
             }
             match kind {
-                Template::Url => self.url(&path, text, false),
-                Template::RedirectUri => self.url(&path, text, true),
-                Template::RelativePath => {
+                Kind::Url => self.url(&path, &template, text, false),
+                Kind::RedirectUri => self.url(&path, &template, text, true),
+                Kind::RelativePath => {
                     if text.starts_with('/') || text.contains("://") {
                         self.problem(
                             &path,
@@ -647,7 +290,7 @@ impl Checker {
                         );
                     }
                 }
-                Template::Value => {
+                Kind::Value => {
                     if text.contains(['\r', '\n']) {
                         self.problem(&path, At::Value, "the value must be on one line");
                     }
@@ -704,47 +347,49 @@ impl Checker {
         }
     }
 
-    /// HTTPS, or HTTP on a loopback host; a redirect URI may also be a URN or an app's scheme.
-    fn url(&mut self, path: &str, template: &str, redirect: bool) {
-        // Placeholders stand for host labels or path segments; fill them in to parse the URL.
-        let filled = fill(template, "x");
-        let parsed = match url::Url::parse(&filled) {
+    /// HTTPS, or HTTP on a loopback host ([`urls::is_secure`]); a redirect URI may also be a
+    /// URN or an app's own scheme. No user info, no fragment.
+    fn url(&mut self, path: &str, template: &Template, text: &str, redirect: bool) {
+        // Placeholders stand for host labels, ports or path segments: fill them in to parse.
+        let parsed = Url::parse(&template.fill("x")).or_else(|_| Url::parse(&template.fill("1")));
+        let parsed = match parsed {
             Ok(url) => url,
             Err(err) => {
                 self.problem(
                     path,
                     At::Value,
-                    format!("`{template}` is not a valid URL: {err}"),
+                    format!("`{text}` is not a valid URL: {err}"),
                 );
                 return;
             }
         };
-        let host = template
-            .split_once("://")
-            .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
-            .map(|authority| authority.rsplit_once('@').map_or(authority, |(_, h)| h))
-            .map(|host| match host.strip_prefix('[') {
-                Some(v6) => v6
-                    .split_once(']')
-                    .map_or(host, |(addr, _)| &host[..addr.len() + 2]),
-                None => host.split(':').next().unwrap_or(host),
-            })
-            .unwrap_or("");
         match parsed.scheme() {
+            "https" | "http" if !parsed.username().is_empty() || parsed.password().is_some() => {
+                self.problem(
+                    path,
+                    At::Value,
+                    format!("`{text}` carries user info (`user@`): credentials never go in URLs"),
+                )
+            }
+            "https" | "http" if parsed.fragment().is_some() => self.problem(
+                path,
+                At::Value,
+                format!("`{text}` has a fragment (`#…`), which is never sent"),
+            ),
             "https" => {}
-            "http" if is_loopback(host) => {}
+            "http" if urls::is_secure(&parsed) => {}
             "http" => self.problem(
                 path,
                 At::Value,
                 format!(
-                    "`{template}` does not use HTTPS: plain `http://` is allowed only for loopback hosts (127.0.0.1, localhost, [::1])"
+                    "`{text}` does not use HTTPS: plain `http://` is allowed only for loopback hosts (127.0.0.0/8, localhost, [::1])"
                 ),
             ),
             _ if redirect => {}
             scheme => self.problem(
                 path,
                 At::Value,
-                format!("`{template}` must be an `https://` URL, not `{scheme}:`"),
+                format!("`{text}` must be an `https://` URL, not `{scheme}:`"),
             ),
         }
     }
@@ -1072,6 +717,22 @@ impl Checker {
     }
 
     fn scopes_and_tokens(&mut self, d: &Descriptor) {
+        if d.authorization_response_iss && d.issuer.is_none() {
+            self.problem(
+                "authorization_response_iss",
+                At::Key,
+                "`authorization_response_iss` needs `issuer`: the `iss` of callbacks is checked against it",
+            );
+        }
+        for (i, kind) in d.token_response.token_types.iter().enumerate() {
+            if kind.trim().is_empty() || kind.contains(char::is_whitespace) {
+                self.problem(
+                    format!("token_response.token_types[{i}]"),
+                    At::Value,
+                    format!("`{kind}` is not a token type: one word, such as `bot`"),
+                );
+            }
+        }
         let separator = &d.scopes.separator;
         if separator.is_empty() {
             self.problem(
@@ -1125,33 +786,37 @@ impl Checker {
     }
 
     fn headers(&mut self, d: &Descriptor) {
-        for (section, headers, forbidden, why) in [
+        for (section, headers, own) in [
             (
                 "token_request.headers",
                 &d.token_request.headers,
-                "content-type",
-                "it follows from `token_request.encoding`",
+                // Follows from `token_request.encoding`.
+                ["content-type"].as_slice(),
             ),
-            (
-                "api.headers",
-                &d.api.headers,
-                "authorization",
-                "the engine sets it from the token",
-            ),
+            ("api.headers", &d.api.headers, [].as_slice()),
         ] {
             for name in headers.keys() {
                 let path = format!("{section}.{name}");
+                let lower = name.to_ascii_lowercase();
                 if !is_header_name(name) {
                     self.problem(
                         &path,
                         At::Key,
                         format!("`{name}` is not a valid HTTP header name"),
                     );
-                } else if name.eq_ignore_ascii_case(forbidden) {
+                } else if let Some(why) = reserved_header(&lower) {
                     self.problem(
                         &path,
                         At::Key,
                         format!("`{name}` cannot be set here: {why}"),
+                    );
+                } else if own.contains(&lower.as_str()) {
+                    self.problem(
+                        &path,
+                        At::Key,
+                        format!(
+                            "`{name}` cannot be set here: it follows from `token_request.encoding`"
+                        ),
                     );
                 }
             }
@@ -1178,88 +843,4 @@ fn quoted(names: &[&str]) -> String {
 
 fn quoted_keys<V>(map: &BTreeMap<String, V>) -> String {
     quoted(&map.keys().map(String::as_str).collect::<Vec<_>>())
-}
-
-/// The `{name}` placeholders of a template, in order; an error for unbalanced braces or a name
-/// that is not an identifier.
-pub(crate) fn placeholders(template: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut rest = template;
-    while let Some(open) = rest.find(['{', '}']) {
-        if rest[open..].starts_with('}') {
-            return Err(format!("`{template}` has a `}}` without a `{{`"));
-        }
-        let after = &rest[open + 1..];
-        let Some(close) = after.find('}') else {
-            return Err(format!("`{template}` has a `{{` without a `}}`"));
-        };
-        let name = &after[..close];
-        if !is_identifier(name) {
-            return Err(format!(
-                "`{{{name}}}` in `{template}` is not a variable name: use lowercase letters, digits and `_`"
-            ));
-        }
-        names.push(name.to_owned());
-        rest = &after[close + 1..];
-    }
-    Ok(names)
-}
-
-/// The template with every placeholder replaced by `with`.
-fn fill(template: &str, with: &str) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        match rest[open..].find('}') {
-            Some(close) => {
-                out.push_str(with);
-                rest = &rest[open + close + 1..];
-            }
-            None => {
-                rest = &rest[open..];
-                break;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn edit_distance() {
-        assert_eq!(levenshtein("tokn", "token"), 1);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(nearest("tokn", ["token", "refresh"]), Some("token"));
-        assert_eq!(nearest("zzzzzz", ["token"]), None);
-    }
-
-    #[test]
-    fn placeholder_parsing() {
-        assert_eq!(
-            placeholders("https://{a}.x/{b_1}/"),
-            Ok(vec!["a".to_owned(), "b_1".to_owned()])
-        );
-        assert!(placeholders("https://{a.x/").is_err());
-        assert!(placeholders("https://a}.x/").is_err());
-        assert_eq!(fill("https://{a}.x/{b}", "x"), "https://x.x/x");
-    }
-
-    #[test]
-    fn index_positions() {
-        let yaml = "a:\n  b: 1\n  c:\n    - x\n    - y\n? [complex]\n: 3\nd: {e: f}\n";
-        let index = Index::build(yaml).map_err(|e| e.to_string());
-        let index = match index {
-            Ok(index) => index,
-            Err(e) => panic!("{e}"),
-        };
-        assert_eq!(index.key("a.b"), Some((2, 3)));
-        assert_eq!(index.value("a.b"), Some((2, 6)));
-        assert_eq!(index.value("a.c[1]"), Some((5, 7)));
-        assert_eq!(index.value("d.e"), Some((8, 8)));
-    }
 }

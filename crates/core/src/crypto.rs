@@ -1,4 +1,4 @@
-//! Random values for `state` and PKCE (RFC 7636), and a constant-time comparison.
+//! Randomness for `state` and PKCE (RFC 7636), the S256 challenge, and a constant-time comparison.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

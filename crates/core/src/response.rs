@@ -5,33 +5,39 @@
 //!   `text/plain`) bodies are read; an `error` field makes it an OAuth error whatever the status;
 //! - `expires_in` may be a number or a numeric string (fractions are truncated); `null` and `0`
 //!   count as absent; a negative value or a non-numeric string is an invalid response (a token
-//!   whose lifetime cannot be trusted is not handed out); values above `i32::MAX` seconds are
-//!   clamped to it (as Go does);
+//!   whose lifetime cannot be trusted is not handed out); lifetimes over a year (`1e12`,
+//!   `"inf"`) are capped at a year, with a warning;
 //! - without `expires_in`: the access token's JWT `exp` claim when `token_response.jwt_expiry`
 //!   (payload decoded, signature not checked), else `token_response.default_expires_in`, else
 //!   unknown;
 //! - `created_at` (when `token_response.created_at`): the token was issued then, and expires at
 //!   `created_at + expires_in`; an unusable `created_at` is ignored;
-//! - `token_type` is optional and kept as sent; `scope` `"null"`, `""` or `null` is no scope, a
-//!   JSON array of scopes is joined with spaces;
+//! - `token_type` is optional; when present it must be `bearer` (any case) or one of
+//!   `token_response.token_types`, since the engine sends every token as a bearer token;
+//! - `scope` `"null"`, `""` or `null` is no scope, a JSON array of scopes is joined with spaces;
 //! - fields beyond the standard ones are kept in [`Token::extra`];
 //! - `token_response.token_path` leads to a nested token object.
+//!
+//! Every piece of vendor text that ends up in an error (codes, descriptions, field names,
+//! excerpts, the content type, the request id) goes through the request's [`Sanitizer`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::SecretString;
+use oauth_clients_descriptor::schema::TokenResponseQuirks;
 use serde_json::{Map, Value};
 
-use crate::descriptor::TokenResponseQuirks;
 use crate::error::Error;
-use crate::scrub;
+use crate::sanitize::{Sanitizer, VALUE_CHARS};
+use crate::secret::{AccessToken, RefreshToken};
 use crate::token::Token;
+use crate::transport::BufferedResponse;
 
 /// Largest token response read, in bytes.
 pub(crate) const MAX_TOKEN_BODY: usize = 1 << 20;
 
-/// Largest lifetime accepted; larger values are clamped (as golang.org/x/oauth2 does).
-pub(crate) const MAX_EXPIRES_IN: u64 = i32::MAX as u64;
+/// Longest lifetime accepted; longer ones are capped (with a warning): a vendor that says
+/// "68 years" is wrong or hostile, and the token is better checked again within a year.
+pub(crate) const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 
 const STANDARD_FIELDS: [&str; 5] = [
     "access_token",
@@ -41,19 +47,45 @@ const STANDARD_FIELDS: [&str; 5] = [
     "scope",
 ];
 
-/// Everything known about a response besides its body.
+/// Everything known about a response besides its body, its vendor text sanitized.
 pub(crate) struct ResponseMeta<'a> {
     pub(crate) vendor: &'a str,
     pub(crate) endpoint: &'a str,
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
+    /// The content type as sent, for deciding how to read the body; never shown.
+    pub(crate) raw_content_type: Option<String>,
+    /// The content type as shown, sanitized.
     pub(crate) content_type: Option<String>,
-    /// Secret values of the request, scrubbed from excerpts and descriptions.
-    pub(crate) known_secrets: &'a [&'a str],
+    /// What the request asked for, for messages: "the refresh token", "the client credentials".
+    pub(crate) refused: Option<&'static str>,
+    pub(crate) sanitizer: &'a Sanitizer,
 }
 
-impl ResponseMeta<'_> {
-    /// An [`Error::InvalidResponse`] with a scrubbed excerpt of `body`.
+impl<'a> ResponseMeta<'a> {
+    /// The meta of a buffered response.
+    pub(crate) fn new(
+        vendor: &'a str,
+        endpoint: &'a str,
+        response: &BufferedResponse,
+        request_id: Option<String>,
+        sanitizer: &'a Sanitizer,
+    ) -> ResponseMeta<'a> {
+        ResponseMeta {
+            vendor,
+            endpoint,
+            status: response.status,
+            request_id,
+            raw_content_type: response.header("content-type").map(str::to_owned),
+            content_type: response
+                .header("content-type")
+                .map(|ct| sanitizer.clean_shown(ct, 100)),
+            refused: None,
+            sanitizer,
+        }
+    }
+
+    /// An [`Error::InvalidResponse`] with a sanitized excerpt of `body`.
     pub(crate) fn invalid(&self, reason: impl Into<String>, body: &[u8]) -> Error {
         Error::InvalidResponse {
             vendor: self.vendor.into(),
@@ -62,7 +94,7 @@ impl ResponseMeta<'_> {
             request_id: self.request_id.as_deref().map(Into::into),
             content_type: self.content_type.as_deref().map(Into::into),
             reason: reason.into().into(),
-            excerpt: scrub::excerpt(body, self.known_secrets).into(),
+            excerpt: self.sanitizer.excerpt(body).into(),
         }
     }
 
@@ -78,21 +110,21 @@ impl ResponseMeta<'_> {
             Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
             _ => None,
         };
-        let clean =
-            |s: String| -> Box<str> { scrub::excerpt(s.as_bytes(), self.known_secrets).into() };
+        let clean = |s: String| -> Box<str> { self.sanitizer.clean(&s, VALUE_CHARS).into() };
         Some(Error::OAuth {
             vendor: self.vendor.into(),
             endpoint: self.endpoint.into(),
+            refused: self.refused.map(Into::into),
             status: Some(self.status),
             request_id: self.request_id.as_deref().map(Into::into),
             error: clean(code),
             error_description: text("error_description").map(clean),
-            error_uri: text("error_uri").map(|u| scrub::light(&u, self.known_secrets).into()),
+            error_uri: text("error_uri").map(|u| self.sanitizer.clean_shown(&u, 200).into()),
         })
     }
 
     fn is_form(&self) -> bool {
-        let Some(ct) = &self.content_type else {
+        let Some(ct) = &self.raw_content_type else {
             return false;
         };
         let mime = ct
@@ -144,10 +176,8 @@ pub(crate) fn token_response(
         ));
     };
     let object = body_object(meta, body);
-    if let Some(object) = &object {
-        if let Some(err) = meta.oauth_error(object) {
-            return Err(err);
-        }
+    if let Some(err) = object.as_ref().and_then(|o| meta.oauth_error(o)) {
+        return Err(err);
     }
     if !(200..300).contains(&meta.status) {
         let reason = if (300..400).contains(&meta.status) {
@@ -193,15 +223,13 @@ fn token_from_object(
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         _ => {
             let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+            let keys = if keys.is_empty() {
+                "none".to_owned()
+            } else {
+                meta.sanitizer.clean(&keys.join(", "), VALUE_CHARS)
+            };
             return Err(meta.invalid(
-                format!(
-                    "no `access_token` string in the answer (fields: {})",
-                    if keys.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        keys.join(", ")
-                    }
-                ),
+                format!("no `access_token` string in the answer (fields: {keys})"),
                 body,
             ));
         }
@@ -211,7 +239,28 @@ fn token_from_object(
         _ => None,
     };
     let token_type = string(object.get("token_type"));
-    let refresh_token = string(object.get("refresh_token")).map(SecretString::from);
+    if let Some(kind) = &token_type {
+        let accepted = kind.eq_ignore_ascii_case("bearer")
+            || quirks
+                .token_types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(kind));
+        if !accepted {
+            return Err(meta.invalid(
+                format!(
+                    "token type `{}` is not supported: the engine sends tokens as bearer tokens \
+                     (the descriptor accepts: {})",
+                    meta.sanitizer.clean(kind, 40),
+                    std::iter::once("bearer")
+                        .chain(quirks.token_types.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                body,
+            ));
+        }
+    }
+    let refresh_token = string(object.get("refresh_token")).map(RefreshToken::new);
     let scope = match object.get("scope") {
         Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s.clone()),
         Some(Value::Array(items)) => {
@@ -224,7 +273,7 @@ fn token_from_object(
         None | Some(Value::Null) => None,
         Some(value) => match seconds(value) {
             Seconds::Value(0) => None,
-            Seconds::Value(n) => Some(n.min(MAX_EXPIRES_IN)),
+            Seconds::Value(n) => Some(cap_lifetime(meta.vendor, n)),
             Seconds::Negative => {
                 return Err(meta.invalid("`expires_in` is negative", body));
             }
@@ -245,7 +294,14 @@ fn token_from_object(
         Some(n) => Some(issued_at.saturating_add(n)),
         None => {
             let from_jwt = if quirks.jwt_expiry {
-                jwt_exp(&access_token)
+                jwt_exp(&access_token).map(|exp| {
+                    let latest = issued_at.saturating_add(MAX_EXPIRES_IN);
+                    if exp > latest {
+                        issued_at.saturating_add(cap_lifetime(meta.vendor, exp - issued_at))
+                    } else {
+                        exp
+                    }
+                })
             } else {
                 None
             };
@@ -259,12 +315,26 @@ fn token_from_object(
     for key in STANDARD_FIELDS {
         object.remove(key);
     }
-    let mut token = Token::new(SecretString::from(access_token), issued_at, expires_at)
+    let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
         .with_refresh_token(refresh_token);
     token.token_type = token_type;
     token.scope = scope;
     token.extra = object;
     Ok(token)
+}
+
+/// A lifetime, capped at [`MAX_EXPIRES_IN`] with a warning.
+fn cap_lifetime(vendor: &str, seconds: u64) -> u64 {
+    if seconds > MAX_EXPIRES_IN {
+        tracing::warn!(
+            vendor,
+            claimed_seconds = seconds,
+            "the vendor gave a token lifetime over a year; it is capped at a year"
+        );
+        MAX_EXPIRES_IN
+    } else {
+        seconds
+    }
 }
 
 enum Seconds {
@@ -294,7 +364,7 @@ fn seconds(value: &Value) -> Seconds {
     match float {
         Some(f) if f.is_nan() => Seconds::NotANumber,
         Some(f) if f < 0.0 => Seconds::Negative,
-        // `as` saturates at u64::MAX for huge and infinite values.
+        // `as` saturates at u64::MAX for huge and infinite values; the cap applies later.
         Some(f) => Seconds::Value(f as u64),
         None => Seconds::NotANumber,
     }
@@ -320,14 +390,16 @@ pub(crate) fn jwt_exp(token: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn meta(status: u16, ct: Option<&str>) -> ResponseMeta<'static> {
+    fn meta<'a>(status: u16, ct: Option<&str>, sanitizer: &'a Sanitizer) -> ResponseMeta<'a> {
         ResponseMeta {
             vendor: "v",
             endpoint: "https://x/token",
             status,
             request_id: None,
+            raw_content_type: ct.map(str::to_owned),
             content_type: ct.map(str::to_owned),
-            known_secrets: &[],
+            refused: None,
+            sanitizer,
         }
     }
 
@@ -342,6 +414,7 @@ mod tests {
     #[test]
     fn expires_in_forms() {
         let q = TokenResponseQuirks::default();
+        let s = Sanitizer::new();
         for (raw, want) in [
             (r#"{"access_token":"a","expires_in":60}"#, Some(1060)),
             (r#"{"access_token":"a","expires_in":"60"}"#, Some(1060)),
@@ -350,28 +423,35 @@ mod tests {
                 r#"{"access_token":"a","expires_in":1e300}"#,
                 Some(1000 + MAX_EXPIRES_IN),
             ),
+            (
+                r#"{"access_token":"a","expires_in":"inf"}"#,
+                Some(1000 + MAX_EXPIRES_IN),
+            ),
             (r#"{"access_token":"a","expires_in":null}"#, None),
             (r#"{"access_token":"a","expires_in":0}"#, None),
         ] {
-            let t = token_response(&meta(200, None), Some(raw.as_bytes()), &q, 1000).unwrap();
+            let t = token_response(&meta(200, None, &s), Some(raw.as_bytes()), &q, 1000).unwrap();
             assert_eq!(t.expires_at_unix(), want, "{raw}");
         }
         for raw in [
             r#"{"access_token":"a","expires_in":-5}"#,
             r#"{"access_token":"a","expires_in":"zzz"}"#,
             r#"{"access_token":"a","expires_in":true}"#,
+            r#"{"access_token":"a","token_type":"mac"}"#,
         ] {
-            assert!(token_response(&meta(200, None), Some(raw.as_bytes()), &q, 1000).is_err());
+            assert!(token_response(&meta(200, None, &s), Some(raw.as_bytes()), &q, 1000).is_err());
         }
     }
 
     #[test]
     fn form_body() {
         let q = TokenResponseQuirks::default();
+        let s = Sanitizer::new();
         let t = token_response(
             &meta(
                 200,
                 Some("application/x-www-form-urlencoded; charset=utf-8"),
+                &s,
             ),
             Some(b"access_token=abc&expires_in=10&scope=a+b&foo=bar"),
             &q,

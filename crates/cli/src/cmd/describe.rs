@@ -1,6 +1,8 @@
 //! `providers` and `describe`: what the descriptors say, never a secret.
 
+use oauth_clients_core::descriptor::ClientAuth;
 use oauth_clients_core::{GrantKind, Provider};
+use oauth_clients_descriptor::names::looks_secret;
 use serde_json::{Value, json};
 
 use crate::catalog;
@@ -81,23 +83,19 @@ fn pretty(value: &Value) -> Result<String, Failure> {
         .map_err(|err| Failure::usage(format!("cannot format JSON: {err}")))
 }
 
-/// The descriptor as JSON, with the values of secret variables masked wherever an environment
-/// sets them. Descriptors hold no credentials (those come from the environment at run time).
+/// The descriptor as JSON, with the values of secret variables (declared `secret`, or with a
+/// secret-looking name) masked wherever an environment sets them. Descriptors hold no
+/// credentials (those come from the environment at run time).
 pub(crate) fn descriptor_json(provider: &Provider) -> Result<Value, Failure> {
     let descriptor = provider.descriptor();
     let mut value = serde_json::to_value(descriptor)
         .map_err(|err| Failure::usage(format!("cannot format descriptor: {err}")))?;
-    let secret: Vec<&String> = descriptor
-        .variables
-        .iter()
-        .filter(|(_, v)| v.secret)
-        .map(|(name, _)| name)
-        .collect();
+    let declared_secret = |name: &str| descriptor.variables.get(name).is_some_and(|v| v.secret);
     if let Some(envs) = value.get_mut("environments").and_then(Value::as_object_mut) {
         for env in envs.values_mut() {
             if let Some(values) = env.get_mut("values").and_then(Value::as_object_mut) {
-                for name in &secret {
-                    if let Some(v) = values.get_mut(name.as_str()) {
+                for (name, v) in values.iter_mut() {
+                    if declared_secret(name) || looks_secret(name) {
                         *v = Value::String("[redacted]".into());
                     }
                 }
@@ -155,7 +153,7 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
     }
     out.push_str(&format!(
         "\nclient authentication: {}\ntoken request encoding: {}\n",
-        enum_name(&d.client_auth),
+        client_auth_name(d.client_auth),
         enum_name(&d.token_request.encoding)
     ));
     if !d.variables.is_empty() {
@@ -193,6 +191,14 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
         out.push_str(&format!("\ncaching: {note}\n"));
     }
     Ok(out)
+}
+
+fn client_auth_name(auth: ClientAuth) -> &'static str {
+    match auth {
+        ClientAuth::ClientSecretBasic => "client_secret_basic",
+        ClientAuth::ClientSecretPost => "client_secret_post",
+        ClientAuth::None => "none",
+    }
 }
 
 fn enum_name<T: serde::Serialize>(value: &T) -> String {

@@ -1,0 +1,8 @@
+//! One module per command.
+
+pub(crate) mod call;
+pub(crate) mod demo;
+pub(crate) mod describe;
+pub(crate) mod login;
+pub(crate) mod sandbox;
+pub(crate) mod token;

@@ -1,0 +1,292 @@
+//! A vendor session: the client built from the shared options and the environment, the chosen
+//! store, and the token managers the commands use (the "high args" of the shared options).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use oauth_clients_core::descriptor::ClientAuth;
+use oauth_clients_core::secrecy::SecretString;
+use oauth_clients_core::{
+    Client, ClientConfig, ClientOptions, Fetched, GrantKind, Provider, Token, TokenManager,
+    TokenStore, UserCredentials,
+};
+
+use crate::catalog;
+use crate::cli::Common;
+use crate::failure::Failure;
+use crate::output::{note, token_json};
+use crate::store_spec::open_store;
+
+/// The environment variable holding the client secret.
+pub(crate) const SECRET_ENV: &str = "OAUTH_CLIENT_SECRET";
+/// The environment variable holding a legacy-flow user name.
+pub(crate) const USERNAME_ENV: &str = "OAUTH_USERNAME";
+/// The environment variable holding a legacy-flow password.
+pub(crate) const PASSWORD_ENV: &str = "OAUTH_PASSWORD";
+
+/// The store subject of the user's tokens (`login`'s), without `--user=NAME`.
+const LOGIN_SUBJECT: &str = "login";
+
+/// Everything a command needs about one vendor.
+pub(crate) struct Session {
+    /// The vendor's client, configured from the shared options.
+    pub(crate) client: Client,
+    /// The chosen store, if any (`None`: memory).
+    pub(crate) store: Option<Arc<dyn TokenStore>>,
+    /// Procountor's user credentials, when given in the environment.
+    pub(crate) user: Option<UserCredentials>,
+    /// `--user`: `Some("")` when given without a name.
+    pub(crate) user_name: Option<String>,
+}
+
+/// Parses `NAME=VALUE` of `--var`. The text is never echoed: the value may be a secret.
+fn split_var(text: &str) -> Result<(&str, &str), Failure> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name, value)),
+        Some(_) => Err(Failure::usage(
+            "--var takes NAME=VALUE; the name before `=` is empty",
+        )),
+        None => Err(Failure::usage(
+            "--var takes NAME=VALUE; an argument has no `=` (its text is not shown: it may be \
+             a secret)",
+        )),
+    }
+}
+
+/// The rewrites given with `--rewrite-url FROM=TO`. Only the host of a malformed argument is
+/// shown: it may carry credentials.
+pub(crate) fn parse_rewrites(rewrites: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    rewrites
+        .iter()
+        .map(|text| match text.split_once('=') {
+            Some((from, to)) if !from.is_empty() => Ok((from.to_owned(), to.to_owned())),
+            _ => {
+                let host = url::Url::parse(text)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_owned))
+                    .unwrap_or_else(|| "not shown".to_owned());
+                Err(Failure::usage(format!(
+                    "--rewrite-url takes FROM=TO; got an argument without `=` (host: {host})"
+                )))
+            }
+        })
+        .collect()
+}
+
+/// Reads a non-empty environment variable.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// The transport options of the shared flags.
+fn client_options(common: &Common) -> Result<ClientOptions, Failure> {
+    let mut options = ClientOptions::default();
+    for (from, to) in parse_rewrites(&common.rewrites)? {
+        options = options.rewrite(from, to);
+    }
+    if let Some(seconds) = common.timeout {
+        if seconds == 0 {
+            return Err(Failure::usage("--timeout must be at least 1 second"));
+        }
+        let deadline = Duration::from_secs(seconds);
+        options = options
+            .deadline(deadline)
+            .request_timeout(deadline.min(Duration::from_secs(20)));
+    }
+    if let Some(retries) = common.retries {
+        options = options.max_attempts(retries.saturating_add(1));
+    }
+    Ok(options)
+}
+
+impl Session {
+    /// Resolves the vendor and builds the client from the shared options and the environment.
+    pub(crate) fn new(
+        vendor: Option<&str>,
+        common: &Common,
+        redirect_uri: Option<String>,
+    ) -> Result<Session, Failure> {
+        let provider = catalog::resolve(vendor, common.descriptor.as_deref())?;
+        Session::with_provider(provider, common, redirect_uri)
+    }
+
+    /// Builds the client of a resolved vendor from the shared options and the environment.
+    pub(crate) fn with_provider(
+        provider: Provider,
+        common: &Common,
+        redirect_uri: Option<String>,
+    ) -> Result<Session, Failure> {
+        let descriptor = provider.descriptor();
+        let Some(client_id) = common.client_id.clone().filter(|id| !id.is_empty()) else {
+            return Err(Failure::usage(
+                "missing --client-id (or the OAUTH_CLIENT_ID environment variable)",
+            ));
+        };
+        let mut config = ClientConfig::new(client_id);
+        match env_var(SECRET_ENV) {
+            Some(secret) => config = config.secret(SecretString::from(secret)),
+            None if descriptor.client_auth != ClientAuth::None => {
+                return Err(Failure::usage(format!(
+                    "{}: the client secret is missing; set the {SECRET_ENV} environment variable",
+                    provider.id()
+                )));
+            }
+            None => {}
+        }
+        for var in &common.vars {
+            let (name, value) = split_var(var)?;
+            config = config.variable(name, value);
+        }
+        if let Some(env) = &common.env {
+            config = config.environment(env);
+        }
+        if !common.scopes.is_empty() {
+            config = config.scopes(common.scopes.iter().cloned());
+        }
+        if let Some(uri) = redirect_uri.or_else(|| common.redirect_uri.clone()) {
+            config = config.redirect_uri(uri);
+        }
+        // The library refuses undeclared variables; the tool names the flag to fix.
+        let client = Client::with_options(provider.clone(), config, client_options(common)?)
+            .map_err(|err| match Failure::from(err) {
+                Failure::Usage(message) if message.contains("unknown variable") => {
+                    Failure::usage(format!("{message}\n  hint: fix the name given with --var"))
+                }
+                other => other,
+            })?;
+        let store = common.store.as_deref().map(open_store).transpose()?;
+        let user = match (
+            descriptor.grants.legacy_credentials.is_some(),
+            env_var(USERNAME_ENV),
+            env_var(PASSWORD_ENV),
+        ) {
+            (true, Some(username), Some(password)) => {
+                Some(UserCredentials::new(username, password))
+            }
+            _ => None,
+        };
+        Ok(Session {
+            client,
+            store,
+            user,
+            user_name: common.user.clone(),
+        })
+    }
+
+    pub(crate) fn vendor(&self) -> &str {
+        self.client.provider().id()
+    }
+
+    /// The store subject of the user's tokens: `login`, or `login:NAME` with `--user=NAME`.
+    fn user_subject(&self) -> String {
+        match self.user_name.as_deref() {
+            Some(name) if !name.is_empty() => format!("{LOGIN_SUBJECT}:{name}"),
+            _ => LOGIN_SUBJECT.to_owned(),
+        }
+    }
+
+    /// Whether `token` (with `grant`) or `call` acts for the user who logged in rather than for
+    /// the client itself: with `--user`, with the refresh token or legacy grants, or when the
+    /// vendor has no client credentials grant.
+    pub(crate) fn for_user(&self, grant: Option<GrantKind>) -> Result<bool, Failure> {
+        let has_client_credentials = self
+            .client
+            .provider()
+            .descriptor()
+            .grants
+            .client_credentials
+            .is_some();
+        match grant {
+            Some(GrantKind::ClientCredentials) if self.user_name.is_some() => Err(Failure::usage(
+                "--user cannot be combined with --grant client_credentials: that grant gets \
+                     the client's own token, not a user's",
+            )),
+            Some(GrantKind::ClientCredentials) => Ok(false),
+            Some(GrantKind::RefreshToken | GrantKind::LegacyCredentials) => Ok(true),
+            _ => Ok(self.user_name.is_some() || !has_client_credentials),
+        }
+    }
+
+    /// A token manager over the chosen store (memory when none). For the user's tokens it is
+    /// keyed by the user subject (so it never shares an entry with the client's own token),
+    /// with the user's credentials when the vendor's unattended flow needs them.
+    pub(crate) fn manager(&self, for_user: bool) -> TokenManager {
+        let mut builder = TokenManager::builder(self.client.clone());
+        if let Some(store) = &self.store {
+            builder = builder.store(Arc::clone(store));
+        }
+        if for_user {
+            builder = builder.subject(self.user_subject());
+            if let Some(user) = &self.user {
+                builder = builder.user_credentials(user.clone());
+            }
+        }
+        builder.build()
+    }
+
+    /// Prints the vendor's deprecation note of a grant to stderr.
+    pub(crate) fn warn_deprecated(&self, grant: GrantKind) {
+        warn_deprecated(self.client.provider(), grant);
+    }
+
+    pub(crate) fn user(&self) -> Result<&UserCredentials, Failure> {
+        self.user.as_ref().ok_or_else(|| {
+            Failure::usage(format!(
+                "{}: the legacy flow needs the user's credentials; set {USERNAME_ENV} and \
+                 {PASSWORD_ENV}",
+                self.vendor()
+            ))
+        })
+    }
+
+    /// Stores a token the command obtained itself, when a store was chosen. When storing
+    /// fails the token is still printed (a rotated refresh token must not be lost) and the
+    /// command exits 1 with the store's error.
+    pub(crate) async fn store_token(
+        &self,
+        manager: &TokenManager,
+        token: &Token,
+    ) -> Result<(), Failure> {
+        if self.store.is_some() {
+            if let Err(err) = manager.set_token(token.clone()).await {
+                return Err(Failure::NotStored {
+                    output: token_json(self.vendor(), token),
+                    message: not_stored_message(&Failure::from(err)),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A token from the manager: the token, or the token and the failure to store it.
+    pub(crate) fn fetched_result(&self, fetched: Fetched) -> Result<Arc<Token>, Failure> {
+        match fetched.not_stored {
+            None => Ok(fetched.token),
+            Some(err) => Err(Failure::NotStored {
+                output: token_json(self.vendor(), &fetched.token),
+                message: not_stored_message(&Failure::from(oauth_clients_core::Error::Store(err))),
+            }),
+        }
+    }
+}
+
+/// Prints a grant's deprecation note from the vendor's descriptor to stderr, if it has one.
+pub(crate) fn warn_deprecated(provider: &Provider, grant: GrantKind) {
+    let grants = &provider.descriptor().grants;
+    if let Some(note_text) = grants.common(grant).and_then(|c| c.deprecated) {
+        note(&format!(
+            "warning: {}: grant `{grant}` is deprecated by the vendor: {note_text}",
+            provider.id()
+        ));
+    }
+}
+
+/// The message of a token obtained but not stored. `token` and `login` print the token on
+/// stdout all the same; `call` goes on with it.
+pub(crate) fn not_stored_message(failure: &Failure) -> String {
+    format!(
+        "a new token was obtained but could not be stored (it is printed on stdout all the \
+         same: keep its refresh token): {}",
+        failure.message()
+    )
+}

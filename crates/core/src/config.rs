@@ -1,0 +1,186 @@
+//! What a user supplies for one vendor: credentials, tenant variables, environment, scopes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use oauth_clients_descriptor::names::looks_secret;
+use secrecy::SecretString;
+
+use crate::descriptor::GrantKind;
+use crate::secret::Password;
+
+/// What a user supplies for one vendor: credentials, tenant variables, environment, scopes.
+/// Built with setters; `Debug` never shows the secret, nor the values of secret-looking
+/// variables.
+///
+/// ```
+/// use oauth_clients_core::ClientConfig;
+/// use oauth_clients_core::secrecy::SecretString;
+///
+/// let config = ClientConfig::new("my-client-id")
+///     .secret(SecretString::from("my-secret"))
+///     .variable("domain", "acme")
+///     .scopes(["read", "write"]);
+/// assert_eq!(config.client_id(), "my-client-id");
+/// ```
+#[derive(Clone, Default)]
+pub struct ClientConfig {
+    client_id: String,
+    client_secret: Option<SecretString>,
+    variables: BTreeMap<String, String>,
+    environment: Option<String>,
+    scopes: Option<Vec<String>>,
+    redirect_uri: Option<String>,
+    grant_types: BTreeMap<GrantKind, String>,
+}
+
+impl ClientConfig {
+    /// A configuration with a client id and nothing else.
+    pub fn new(client_id: impl Into<String>) -> ClientConfig {
+        ClientConfig {
+            client_id: client_id.into(),
+            ..ClientConfig::default()
+        }
+    }
+
+    /// Sets the client secret (public clients have none).
+    pub fn secret(mut self, secret: SecretString) -> ClientConfig {
+        self.client_secret = Some(secret);
+        self
+    }
+
+    /// Sets a tenant variable. Only variables the descriptor declares may be set; building the
+    /// client fails on any other name, and on a value that does not match its pattern.
+    pub fn variable(mut self, name: impl Into<String>, value: impl Into<String>) -> ClientConfig {
+        self.variables.insert(name.into(), value.into());
+        self
+    }
+
+    /// Chooses an environment by name (the descriptor's default otherwise).
+    pub fn environment(mut self, name: impl Into<String>) -> ClientConfig {
+        self.environment = Some(name.into());
+        self
+    }
+
+    /// Sets the scopes to request (the descriptor's defaults otherwise).
+    pub fn scopes<I, S>(mut self, scopes: I) -> ClientConfig
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Sends `value` as the `grant_type` of `grant` instead of the descriptor's value (for an
+    /// installation that differs from the vendor's document).
+    pub fn grant_type(mut self, grant: GrantKind, value: impl Into<String>) -> ClientConfig {
+        self.grant_types.insert(grant, value.into());
+        self
+    }
+
+    /// Sets the redirect URI (the descriptor's default otherwise).
+    pub fn redirect_uri(mut self, uri: impl Into<String>) -> ClientConfig {
+        self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// The client id.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// The client secret, when set.
+    pub fn client_secret(&self) -> Option<&SecretString> {
+        self.client_secret.as_ref()
+    }
+
+    /// The tenant variables set.
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
+    }
+
+    /// The environment chosen, when one was.
+    pub fn environment_name(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
+    /// The scopes chosen, when set.
+    pub fn scope_list(&self) -> Option<&[String]> {
+        self.scopes.as_deref()
+    }
+
+    /// The redirect URI chosen, when set.
+    pub fn redirect_uri_value(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
+    /// The `grant_type` overrides.
+    pub fn grant_type_overrides(&self) -> &BTreeMap<GrantKind, String> {
+        &self.grant_types
+    }
+}
+
+impl fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("variables", &redact_variables(&self.variables, |_| false))
+            .field("environment", &self.environment)
+            .field("scopes", &self.scopes)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("grant_types", &self.grant_types)
+            .finish()
+    }
+}
+
+/// Variables for `Debug`: the values of variables declared secret, or whose names look secret
+/// ([`looks_secret`]), are redacted.
+pub(crate) fn redact_variables(
+    variables: &BTreeMap<String, String>,
+    declared_secret: impl Fn(&str) -> bool,
+) -> BTreeMap<&str, &str> {
+    variables
+        .iter()
+        .map(|(name, value)| {
+            if declared_secret(name) || looks_secret(name) {
+                (name.as_str(), "[redacted]")
+            } else {
+                (name.as_str(), value.as_str())
+            }
+        })
+        .collect()
+}
+
+/// A user's own credentials for legacy flows that post them (Procountor's). `Debug` shows
+/// neither: the vendor asks for both to be handled like the client secret.
+#[derive(Clone)]
+pub struct UserCredentials {
+    /// The user name.
+    pub username: String,
+    /// The password.
+    pub password: Password,
+}
+
+impl UserCredentials {
+    /// Credentials from a user name and a password.
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> UserCredentials {
+        UserCredentials {
+            username: username.into(),
+            password: Password::new(password),
+        }
+    }
+}
+
+impl fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("username", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}

@@ -1,0 +1,125 @@
+//! A descriptor's endpoints, resolved once per client: variables substituted, HTTPS checked.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use oauth_clients_descriptor::Descriptor;
+use url::Url;
+
+use crate::error::Error;
+use crate::target::check_secure;
+use crate::vars::{Escape, Vars};
+
+/// An endpoint of a descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum EndpointKind {
+    /// `endpoints.authorization`.
+    Authorization,
+    /// `endpoints.token`.
+    Token,
+    /// `endpoints.refresh`, falling back to the token endpoint.
+    Refresh,
+    /// `endpoints.revocation`.
+    Revocation,
+    /// `endpoints.api_base`.
+    ApiBase,
+    /// `endpoints.extra.<name>`.
+    Extra(String),
+}
+
+impl fmt::Display for EndpointKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointKind::Authorization => f.write_str("authorization"),
+            EndpointKind::Token => f.write_str("token"),
+            EndpointKind::Refresh => f.write_str("refresh"),
+            EndpointKind::Revocation => f.write_str("revocation"),
+            EndpointKind::ApiBase => f.write_str("api_base"),
+            EndpointKind::Extra(name) => write!(f, "extra.{name}"),
+        }
+    }
+}
+
+/// Every endpoint of a descriptor with its URL, or why it has none (a missing variable).
+pub(crate) struct Endpoints {
+    resolved: BTreeMap<EndpointKind, Result<Url, Error>>,
+}
+
+impl Endpoints {
+    /// Resolves every endpoint the descriptor names.
+    pub(crate) fn resolve(descriptor: &Descriptor, vars: &Vars) -> Endpoints {
+        let e = &descriptor.endpoints;
+        let mut templates: Vec<(EndpointKind, &str, String)> = vec![(
+            EndpointKind::Token,
+            e.token.as_str(),
+            "endpoints.token".to_owned(),
+        )];
+        let optional = [
+            (
+                EndpointKind::Authorization,
+                &e.authorization,
+                "authorization",
+            ),
+            (EndpointKind::Refresh, &e.refresh, "refresh"),
+            (EndpointKind::Revocation, &e.revocation, "revocation"),
+            (EndpointKind::ApiBase, &e.api_base, "api_base"),
+        ];
+        for (kind, template, name) in optional {
+            if let Some(template) = template {
+                templates.push((kind, template, format!("endpoints.{name}")));
+            }
+        }
+        for (name, template) in &e.extra {
+            templates.push((
+                EndpointKind::Extra(name.clone()),
+                template,
+                format!("endpoints.extra.{name}"),
+            ));
+        }
+        let resolved = templates
+            .into_iter()
+            .map(|(kind, template, used_by)| {
+                (
+                    kind,
+                    url_from_template(&descriptor.id, vars, template, &used_by),
+                )
+            })
+            .collect();
+        Endpoints { resolved }
+    }
+
+    /// The URL of an endpoint: `Ok(None)` when the descriptor has no such endpoint (the refresh
+    /// endpoint falls back to the token endpoint).
+    pub(crate) fn get(&self, kind: &EndpointKind) -> Result<Option<&Url>, Error> {
+        match self.resolved.get(kind) {
+            Some(Ok(url)) => Ok(Some(url)),
+            Some(Err(err)) => Err(err.clone()),
+            None if *kind == EndpointKind::Refresh => self.get(&EndpointKind::Token),
+            None => Ok(None),
+        }
+    }
+
+    /// Every endpoint the descriptor names, with its URL or the reason it has none.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (&EndpointKind, &Result<Url, Error>)> {
+        self.resolved.iter()
+    }
+}
+
+/// Substitutes variables into a URL template and checks the result is secure.
+fn url_from_template(
+    vendor: &str,
+    vars: &Vars,
+    template: &str,
+    used_by: &str,
+) -> Result<Url, Error> {
+    let text = vars.render_text(template, used_by, Escape::Url)?;
+    let url = Url::parse(&text).map_err(|err| {
+        Error::config(
+            vendor,
+            format!("`{used_by}` does not give a valid URL: {err}"),
+        )
+    })?;
+    check_secure(vendor, &url)?;
+    Ok(url)
+}

@@ -1,0 +1,123 @@
+//! The grants, one file each; what they share is here: the shared token call (prepare → send
+//! → parse), grant lookup, `grant_type`, scopes, extra parameters and the redirect URI.
+
+mod authorization_code;
+mod client_credentials;
+mod legacy_credentials;
+mod refresh_token;
+
+use oauth_clients_descriptor::GrantKind;
+use oauth_clients_descriptor::schema::Grants;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::request::{Params, TokenCall};
+use crate::response::{self, MAX_TOKEN_BODY, ResponseMeta};
+use crate::token::{Token, now_unix};
+use crate::transport::{BufferedResponse, PreparedRequest};
+
+/// What a refused request of a grant asked for, for messages ("… refused the refresh token").
+fn what_is_refused(grant: GrantKind) -> &'static str {
+    match grant {
+        GrantKind::ClientCredentials => "the client credentials",
+        GrantKind::AuthorizationCode | GrantKind::LegacyCredentials => "the authorization code",
+        GrantKind::RefreshToken => "the refresh token",
+    }
+}
+
+impl Client {
+    /// The settings of a grant, or [`Error::Unsupported`] when the vendor does not offer it.
+    pub(crate) fn grant<'d, G>(
+        &'d self,
+        kind: GrantKind,
+        pick: impl FnOnce(&'d Grants) -> Option<&'d G>,
+    ) -> Result<&'d G, Error> {
+        pick(&self.descriptor().grants)
+            .ok_or_else(|| Error::unsupported(self.vendor(), format!("grant `{kind}`")))
+    }
+
+    /// The `grant_type` value sent for `grant`: the user's override, else the descriptor's.
+    pub(crate) fn grant_type(&self, grant: GrantKind) -> String {
+        match self.config().grant_type_overrides().get(&grant) {
+            Some(value) => value.clone(),
+            None => self.descriptor().grants.grant_type(grant),
+        }
+    }
+
+    /// The scope parameter: the request's scopes, else the configuration's, else the
+    /// descriptor's defaults, joined with the descriptor's separator; `None` when empty.
+    pub(crate) fn scope_param(&self, requested: Option<&[String]>) -> Option<String> {
+        let scopes = requested
+            .or(self.config().scope_list())
+            .unwrap_or(&self.descriptor().scopes.default);
+        (!scopes.is_empty()).then(|| scopes.join(&self.descriptor().scopes.separator))
+    }
+
+    /// Adds the grant's `extra_params`, variables substituted.
+    pub(crate) fn add_extra_params(
+        &self,
+        grant: GrantKind,
+        params: &mut Params,
+    ) -> Result<(), Error> {
+        if let Some(common) = self.descriptor().grants.common(grant) {
+            for (name, value) in common.extra_params {
+                let used_by = format!("grants.{grant}.extra_params.{name}");
+                params.set(name, self.render_param(value, &used_by)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The redirect URI: the configuration's, else `default` (the grant's), rendered.
+    pub(crate) fn redirect_uri(&self, default: Option<&str>) -> Result<Option<String>, Error> {
+        match self.config().redirect_uri_value().or(default) {
+            Some(uri) => Ok(Some(self.render_param(uri, "redirect_uri")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Makes one token request: prepare, send, parse.
+    pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
+        let grant = call.grant;
+        let policy = call.policy;
+        let request = self.prepare_token_request(call)?;
+        let response = self
+            .transport()
+            .send(&request, policy, MAX_TOKEN_BODY)
+            .await?;
+        self.parse_token_response(grant, &request, &response)
+    }
+
+    /// Reads a token endpoint's answer to `request`.
+    pub(crate) fn parse_token_response(
+        &self,
+        grant: GrantKind,
+        request: &PreparedRequest,
+        response: &BufferedResponse,
+    ) -> Result<Token, Error> {
+        let mut meta = self.response_meta(request, response);
+        meta.refused = Some(what_is_refused(grant));
+        response::token_response(
+            &meta,
+            response.body.as_deref(),
+            &self.descriptor().token_response,
+            now_unix(),
+        )
+    }
+
+    /// What is known about a response besides its body, sanitized.
+    pub(crate) fn response_meta<'a>(
+        &'a self,
+        request: &'a PreparedRequest,
+        response: &BufferedResponse,
+    ) -> ResponseMeta<'a> {
+        let request_id = self.transport().request_id(response, &request.sanitizer);
+        ResponseMeta::new(
+            self.vendor(),
+            &request.endpoint,
+            response,
+            request_id,
+            &request.sanitizer,
+        )
+    }
+}

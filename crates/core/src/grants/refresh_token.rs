@@ -1,0 +1,50 @@
+//! Refreshing an access token (RFC 6749 §6).
+
+use oauth_clients_descriptor::GrantKind;
+use secrecy::ExposeSecret;
+
+use crate::client::Client;
+use crate::endpoints::EndpointKind;
+use crate::error::Error;
+use crate::request::{Params, TokenCall};
+use crate::secret::RefreshToken;
+use crate::token::Token;
+use crate::transport::RetryPolicy;
+
+impl Client {
+    /// Refreshes; the returned token keeps the old refresh token when the vendor sent none, and
+    /// carries the new one when the vendor rotates it. Sent to `endpoints.refresh`, else the
+    /// token endpoint. An expired or revoked refresh token gives an [`Error::OAuth`] for which
+    /// [`Error::is_invalid_grant`] is true.
+    pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Token, Error> {
+        let call = self.refresh_call(refresh_token)?;
+        let mut token = self.token_call(call).await?;
+        if token.refresh_token.is_none() {
+            token.refresh_token = Some(refresh_token.clone());
+        }
+        Ok(token)
+    }
+
+    pub(crate) fn refresh_call(&self, refresh_token: &RefreshToken) -> Result<TokenCall, Error> {
+        let kind = GrantKind::RefreshToken;
+        let grant = self.grant(kind, |g| g.refresh_token.as_ref())?;
+        let url = self.required_endpoint(EndpointKind::Refresh)?;
+        let mut params = Params::default();
+        params.set("grant_type", self.grant_type(kind));
+        params.set("refresh_token", refresh_token.expose_secret());
+        self.add_extra_params(kind, &mut params)?;
+        Ok(TokenCall {
+            grant: kind,
+            url,
+            params,
+            secrets: vec![refresh_token.expose_secret().to_owned()],
+            // A rotating refresh token is single-use: once the vendor has seen it, a retry
+            // would be refused with `invalid_grant`, so it is retried only when it never left.
+            policy: if grant.rotates {
+                RetryPolicy::SingleUse
+            } else {
+                RetryPolicy::Idempotent
+            },
+        })
+    }
+}

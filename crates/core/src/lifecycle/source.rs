@@ -1,0 +1,139 @@
+//! Where a token manager gets new tokens: the engine (with the fallback policy between
+//! grants), or a source of the user's own.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::client::Client;
+use crate::config::UserCredentials;
+use crate::error::Error;
+use crate::token::Token;
+
+/// Where a [`crate::TokenManager`] gets new tokens. [`Client`] is one; tests and unusual
+/// set-ups can bring their own.
+#[async_trait]
+pub trait TokenSource: Send + Sync {
+    /// Gets a new token. `previous` is the newest token known (from the store or memory), which
+    /// may carry a refresh token; `None` when there is none.
+    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error>;
+
+    /// The longest a [`TokenSource::fetch`] may take (all attempts and backoffs included). The
+    /// manager cuts a fetch off after this, and holds a store lock a little longer, so a lock
+    /// never lapses while its owner is still asking the vendor.
+    fn max_fetch_duration(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    /// The vendor's advice on how long before expiry to renew a token, when it gives any.
+    fn expiry_margin(&self) -> Option<Duration> {
+        None
+    }
+}
+
+/// The engine as a token source: refreshes with the refresh token when there is one, else runs
+/// the client credentials grant, else the legacy credentials flow when user credentials were
+/// given (see [`crate::TokenManagerBuilder::user_credentials`]). A refresh token refused with
+/// `invalid_grant` is replaced by running such a grant again when the vendor has one and the
+/// manager acts for the application (no subject, see [`crate::TokenManagerBuilder::subject`]);
+/// otherwise the manager clears the token and returns [`Error::AuthorizationRequired`].
+#[async_trait]
+impl TokenSource for Client {
+    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
+        fetch_with_client(self, Actor::Application, previous).await
+    }
+
+    fn max_fetch_duration(&self) -> Duration {
+        self.transport().worst_case()
+    }
+
+    fn expiry_margin(&self) -> Option<Duration> {
+        descriptor_expiry_margin(self)
+    }
+}
+
+/// A [`Client`] for a key with a subject: a user's tokens. The client credentials grant never
+/// runs for it (an application token must not replace a user's), and the legacy credentials
+/// flow only with the user's own credentials, which the user opted in to give.
+pub(crate) struct ClientForUser {
+    pub(crate) client: Client,
+    pub(crate) user: Option<UserCredentials>,
+}
+
+#[async_trait]
+impl TokenSource for ClientForUser {
+    async fn fetch(&self, previous: Option<&Token>) -> Result<Token, Error> {
+        fetch_with_client(&self.client, Actor::User(self.user.as_ref()), previous).await
+    }
+
+    fn max_fetch_duration(&self) -> Duration {
+        // The legacy flow makes two requests, each within the deadline.
+        let one = self.client.transport().worst_case();
+        if self.user.is_some() { one * 2 } else { one }
+    }
+
+    fn expiry_margin(&self) -> Option<Duration> {
+        descriptor_expiry_margin(&self.client)
+    }
+}
+
+fn descriptor_expiry_margin(client: &Client) -> Option<Duration> {
+    client
+        .descriptor()
+        .lifecycle
+        .expiry_margin_seconds
+        .map(Duration::from_secs)
+}
+
+/// Whom the tokens of a manager act for.
+#[derive(Clone, Copy)]
+enum Actor<'a> {
+    /// The application itself (no subject): the client credentials grant may run.
+    Application,
+    /// A user (the key has a subject), with the user's own credentials when given.
+    User(Option<&'a UserCredentials>),
+}
+
+/// Runs again a grant that needs no user interaction and fits the actor, if there is one.
+async fn rerun_grant(client: &Client, actor: Actor<'_>) -> Option<Result<Token, Error>> {
+    let grants = &client.descriptor().grants;
+    match actor {
+        Actor::Application if grants.client_credentials.is_some() => {
+            Some(client.client_credentials().await)
+        }
+        Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
+            Some(client.legacy_credentials(user).await)
+        }
+        _ => None,
+    }
+}
+
+async fn fetch_with_client(
+    client: &Client,
+    actor: Actor<'_>,
+    previous: Option<&Token>,
+) -> Result<Token, Error> {
+    let can_refresh = client.descriptor().grants.refresh_token.is_some();
+    if let Some((previous, refresh_token)) =
+        previous.and_then(|p| p.refresh_token().map(|r| (p, r)))
+    {
+        if can_refresh {
+            return match client.refresh(refresh_token).await {
+                Ok(token) => Ok(token.inherit_refresh_token(previous)),
+                // The refresh token is dead; a grant that needs no user gets a new pair.
+                Err(err) if err.is_invalid_grant() => {
+                    rerun_grant(client, actor).await.unwrap_or(Err(err))
+                }
+                Err(err) => Err(err),
+            };
+        }
+    }
+    rerun_grant(client, actor).await.unwrap_or_else(|| {
+        Err(Error::authorization_required(
+            client.vendor(),
+            "no usable token is stored and no grant can run without the user: a user must \
+             authorize first (the authorization code flow), and its token be given to the \
+             token manager",
+        ))
+    })
+}

@@ -1,0 +1,567 @@
+//! The HTTP side of a client, built once: transport options, the HTTP client (one per process
+//! for the same options, or the user's own), URL rewriting, sending with retries under one
+//! deadline, and capped body reading.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use rand::Rng as _;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, RETRY_AFTER};
+use reqwest::{Method, Response};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::error::Error;
+use crate::sanitize::Sanitizer;
+use crate::target::{Rewrite, check_secure, display_url};
+
+/// The longest `Retry-After` honoured; a server asking for more is not retried at all.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// The longest computed backoff between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Transport settings of a client, built with setters from [`ClientOptions::default`].
+///
+/// - `connect_timeout` bounds opening a connection, `request_timeout` one attempt (body
+///   included), and `deadline` the whole operation: every attempt and every wait between them.
+///   An operation never takes longer than its deadline, whatever the server does.
+/// - Token requests are attempted up to `max_attempts` times (1 turns retries off): connection
+///   failures, timeouts, 5xx and 429 are retried after `initial_backoff × 2^n` with jitter, or
+///   after the server's `Retry-After` (a server asking for more than 30 s, or for more time
+///   than the deadline leaves, is not retried). OAuth errors are never retried, and single-use
+///   values (a code, a rotating refresh token, a password) are resent only when the connection
+///   failed before the request was sent.
+/// - `rewrites` send every request whose URL starts with a prefix (origin and path prefix) to
+///   another origin instead (tests, proxies); the result is always on the target's origin,
+///   and must be HTTPS or loopback.
+/// - By default every client with the same connect timeout shares one HTTP client (its
+///   connection pool, TLS configuration and sockets) per process; [`ClientOptions::http_client`]
+///   brings your own instead.
+///
+/// `Debug` hides any user info in rewrites.
+#[derive(Clone)]
+pub struct ClientOptions {
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    deadline: Duration,
+    max_attempts: u32,
+    initial_backoff: Duration,
+    rewrites: Vec<(String, String)>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(20),
+            deadline: Duration::from_secs(45),
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(200),
+            rewrites: Vec::new(),
+            http_client: None,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rewrites: Vec<(String, String)> = self
+            .rewrites
+            .iter()
+            .map(|(from, to)| {
+                (
+                    crate::target::redact_url(from),
+                    crate::target::redact_url(to),
+                )
+            })
+            .collect();
+        f.debug_struct("ClientOptions")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("deadline", &self.deadline)
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("rewrites", &rewrites)
+            .field("own_http_client", &self.http_client.is_some())
+            .finish()
+    }
+}
+
+impl ClientOptions {
+    /// Time allowed to open a connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for one attempt, body included (default 20 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> ClientOptions {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Time allowed for a whole operation, every attempt and wait included (default 45 s).
+    pub fn deadline(mut self, deadline: Duration) -> ClientOptions {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Attempts per token request, the first included; 1 turns retries off (default 3).
+    pub fn max_attempts(mut self, attempts: u32) -> ClientOptions {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// First backoff delay, doubled per attempt, with jitter (default 200 ms).
+    pub fn initial_backoff(mut self, backoff: Duration) -> ClientOptions {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Sends every request whose URL starts with `from` (an origin and an optional path prefix)
+    /// to `to` instead. Checked when the client is built.
+    pub fn rewrite(mut self, from: impl Into<String>, to: impl Into<String>) -> ClientOptions {
+        self.rewrites.push((from.into(), to.into()));
+        self
+    }
+
+    /// Uses your own HTTP client (with your proxy, CA and middleware) instead of the shared
+    /// one. Build it with `redirect(reqwest::redirect::Policy::none())`: a response that a
+    /// client followed to another URL is refused, but the request went there first.
+    pub fn http_client(mut self, client: reqwest::Client) -> ClientOptions {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The time allowed for a whole operation.
+    pub fn deadline_value(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The attempts per token request.
+    pub fn max_attempts_value(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The rewrites, as given.
+    pub fn rewrites(&self) -> &[(String, String)] {
+        &self.rewrites
+    }
+}
+
+/// The HTTP clients shared by every `Client` of this process, by connect timeout.
+static SHARED: LazyLock<Mutex<HashMap<Duration, reqwest::Client>>> = LazyLock::new(Mutex::default);
+
+/// The shared HTTP client for a connect timeout: redirects off, the crate's user agent.
+fn shared_http_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    let mut shared = SHARED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(client) = shared.get(&connect_timeout) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(connect_timeout)
+        .user_agent(concat!("oauth-clients/", env!("CARGO_PKG_VERSION")))
+        .build()?;
+    shared.insert(connect_timeout, client.clone());
+    Ok(client)
+}
+
+/// How a request may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryPolicy {
+    /// Connection failures, timeouts, 5xx and 429.
+    Idempotent,
+    /// Only when the connection failed before the request was sent (single-use values).
+    SingleUse,
+    /// Never.
+    Never,
+}
+
+/// A request as plain data: everything needed to send it (again).
+pub(crate) struct PreparedRequest {
+    pub(crate) method: Method,
+    /// Where it goes, rewrites applied.
+    pub(crate) url: Url,
+    /// The URL as shown in messages (no user info, query or fragment).
+    pub(crate) endpoint: String,
+    pub(crate) headers: HeaderMap,
+    /// The body and its content type.
+    pub(crate) body: Option<(String, Vec<u8>)>,
+    /// The secrets this request carries, scrubbed from anything shown about its answer.
+    pub(crate) sanitizer: Sanitizer,
+}
+
+/// A response, read up to a cap.
+pub(crate) struct BufferedResponse {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    /// `None` when the body exceeded the cap and was not read.
+    pub(crate) body: Option<Vec<u8>>,
+}
+
+impl BufferedResponse {
+    /// A header as text, when present and visible ASCII.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The HTTP side of one client, built once.
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    /// The user's own client: it may follow redirects, so responses are checked.
+    own_client: bool,
+    options: ClientOptions,
+    rewrites: Vec<Rewrite>,
+    vendor: Box<str>,
+    request_id_header: Option<HeaderName>,
+}
+
+impl Transport {
+    /// Builds the transport: rewrites parsed and checked, the HTTP client chosen.
+    pub(crate) fn new(
+        vendor: &str,
+        options: ClientOptions,
+        request_id_header: Option<&str>,
+    ) -> Result<Transport, Error> {
+        let rewrites = options
+            .rewrites
+            .iter()
+            .map(|(from, to)| Rewrite::parse(vendor, from, to))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (http, own_client) = match &options.http_client {
+            Some(client) => (client.clone(), true),
+            None => (
+                shared_http_client(options.connect_timeout).map_err(|err| {
+                    Error::config(vendor, format!("cannot build the HTTP client: {err}"))
+                })?,
+                false,
+            ),
+        };
+        let request_id_header =
+            request_id_header.and_then(|name| HeaderName::from_bytes(name.as_bytes()).ok());
+        Ok(Transport {
+            http,
+            own_client,
+            options,
+            rewrites,
+            vendor: vendor.into(),
+            request_id_header,
+        })
+    }
+
+    /// The options.
+    pub(crate) fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Where a request to `url` goes: the first matching rewrite applied, and HTTPS (or a
+    /// loopback host) checked before and after.
+    pub(crate) fn target(&self, url: &Url) -> Result<Url, Error> {
+        check_secure(&self.vendor, url)?;
+        let Some(rewritten) = self.rewrites.iter().find_map(|r| r.apply(url)) else {
+            return Ok(url.clone());
+        };
+        check_secure(&self.vendor, &rewritten)?;
+        Ok(rewritten)
+    }
+
+    /// The rewrites, safe to show.
+    pub(crate) fn rewrites_display(&self) -> Vec<(String, String)> {
+        self.rewrites.iter().map(Rewrite::display).collect()
+    }
+
+    /// The longest an operation may take, every attempt and wait included.
+    pub(crate) fn worst_case(&self) -> Duration {
+        self.options.deadline
+    }
+
+    /// Sends `request`, retrying as `policy` allows within the deadline, and reads the body up
+    /// to `cap` bytes.
+    pub(crate) async fn send(
+        &self,
+        request: &PreparedRequest,
+        policy: RetryPolicy,
+        cap: usize,
+    ) -> Result<BufferedResponse, Error> {
+        let deadline = Instant::now() + self.options.deadline;
+        let attempts = AtomicU32::new(0);
+        match tokio::time::timeout_at(
+            deadline,
+            self.attempts(request, policy, cap, deadline, &attempts),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout {
+                vendor: self.vendor.clone(),
+                endpoint: request.endpoint.as_str().into(),
+                attempts: attempts.load(Ordering::Relaxed).max(1),
+            }),
+        }
+    }
+
+    async fn attempts(
+        &self,
+        request: &PreparedRequest,
+        policy: RetryPolicy,
+        cap: usize,
+        deadline: Instant,
+        attempts: &AtomicU32,
+    ) -> Result<BufferedResponse, Error> {
+        let max_attempts = match policy {
+            RetryPolicy::Never => 1,
+            _ => self.options.max_attempts.max(1),
+        };
+        loop {
+            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            let more = attempt < max_attempts;
+            let outcome = self.attempt(request, cap).await;
+            let wait = match &outcome {
+                Err(AttemptError::Send(err)) => {
+                    let retry = match policy {
+                        RetryPolicy::Idempotent => true,
+                        RetryPolicy::SingleUse => err.is_connect(),
+                        RetryPolicy::Never => false,
+                    };
+                    retry.then(|| self.backoff(attempt))
+                }
+                Err(AttemptError::Body(_)) => {
+                    (policy == RetryPolicy::Idempotent).then(|| self.backoff(attempt))
+                }
+                Err(AttemptError::Refused(_)) => None,
+                Ok(response) => {
+                    let transient = response.status >= 500 || response.status == 429;
+                    if transient && policy == RetryPolicy::Idempotent {
+                        match retry_after(&response.headers) {
+                            Some(wait) if wait > MAX_RETRY_AFTER => None,
+                            Some(wait) => Some(wait),
+                            None => Some(self.backoff(attempt)),
+                        }
+                    } else {
+                        None
+                    }
+                }
+            };
+            let fits = |wait: Duration| Instant::now() + wait < deadline;
+            match wait {
+                Some(wait) if more && fits(wait) => {
+                    tracing::debug!(
+                        vendor = &*self.vendor,
+                        endpoint = request.endpoint,
+                        attempt,
+                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                        "retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    return outcome.map_err(|err| match err {
+                        AttemptError::Send(err) | AttemptError::Body(err) => {
+                            self.transport_error(&request.endpoint, err, attempt)
+                        }
+                        AttemptError::Refused(err) => err,
+                    });
+                }
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &PreparedRequest,
+        cap: usize,
+    ) -> Result<BufferedResponse, AttemptError> {
+        let mut builder = self
+            .http
+            .request(request.method.clone(), request.url.clone())
+            .timeout(self.options.request_timeout)
+            .headers(request.headers.clone());
+        if let Some((content_type, bytes)) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type.as_str())
+                .body(bytes.clone());
+        }
+        let response = builder.send().await.map_err(AttemptError::Send)?;
+        if self.own_client && response.url() != &request.url {
+            return Err(AttemptError::Refused(Error::refused(
+                &self.vendor,
+                format!(
+                    "the HTTP client followed a redirect from {} to {}; build it with \
+                     redirect::Policy::none()",
+                    request.endpoint,
+                    display_url(response.url())
+                ),
+            )));
+        }
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = read_capped(response, cap)
+            .await
+            .map_err(AttemptError::Body)?;
+        Ok(BufferedResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// The vendor's request id from the configured header, or a conventional `X-Request-Id`,
+    /// sanitized.
+    pub(crate) fn request_id(
+        &self,
+        response: &BufferedResponse,
+        sanitizer: &Sanitizer,
+    ) -> Option<String> {
+        self.request_id_header
+            .as_ref()
+            .and_then(|name| response.header(name.as_str()))
+            .or_else(|| response.header("x-request-id"))
+            .map(|id| sanitizer.clean_shown(id, 128))
+    }
+
+    /// Exponential backoff with jitter: `initial × 2^(attempt-1)`, then a random value between
+    /// half of that and all of it.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32 << attempt.saturating_sub(1).min(16);
+        let base = self
+            .options
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(MAX_BACKOFF);
+        let half = base / 2;
+        let jitter_nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        let jitter = if jitter_nanos == 0 {
+            0
+        } else {
+            rand::rng().random_range(0..=jitter_nanos)
+        };
+        half + Duration::from_nanos(jitter)
+    }
+
+    fn transport_error(&self, endpoint: &str, err: reqwest::Error, attempts: u32) -> Error {
+        if err.is_timeout() {
+            Error::Timeout {
+                vendor: self.vendor.clone(),
+                endpoint: endpoint.into(),
+                attempts,
+            }
+        } else {
+            Error::Transport {
+                vendor: self.vendor.clone(),
+                endpoint: endpoint.into(),
+                message: error_chain_text(err).into(),
+                attempts,
+            }
+        }
+    }
+}
+
+/// Why one attempt failed.
+enum AttemptError {
+    /// The request could not be sent, or no response came.
+    Send(reqwest::Error),
+    /// The body could not be read.
+    Body(reqwest::Error),
+    /// The exchange was refused by the engine.
+    Refused(Error),
+}
+
+/// A `Retry-After` in either of its forms (RFC 9110 §10.2.3): seconds, or an HTTP date (a date
+/// in the past means now). Unreadable values are ignored: the computed backoff applies.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Reads a body chunk by chunk; `Ok(None)` as soon as it is known to exceed `cap`.
+async fn read_capped(
+    mut response: Response,
+    cap: usize,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > cap {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+/// An HTTP library error and its causes, without the URL (whose query may hold secrets).
+fn error_chain_text(err: reqwest::Error) -> String {
+    let err = err.without_url();
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    crate::sanitize::sanitize_text(&message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_are_checked_when_the_transport_is_built() {
+        let options = ClientOptions::default()
+            .rewrite("https://a.example", "http://127.0.0.1:9")
+            .rewrite("https://b.example", "http://evil.example");
+        let err = Transport::new("v", options, None).err().unwrap();
+        assert!(matches!(err, Error::InsecureUrl { .. }), "{err}");
+        let options = ClientOptions::default().rewrite("https://a.example", "http://127.0.0.1:9");
+        let transport = Transport::new("v", options, None).unwrap();
+        let url = transport
+            .target(&Url::parse("https://a.example/t?x=1").unwrap())
+            .unwrap();
+        assert_eq!(url.as_str(), "http://127.0.0.1:9/t?x=1");
+        assert!(matches!(
+            transport.target(&Url::parse("http://c.example/t").unwrap()),
+            Err(Error::InsecureUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn clients_share_one_http_stack() {
+        let a = shared_http_client(Duration::from_secs(7)).unwrap();
+        let b = shared_http_client(Duration::from_secs(7)).unwrap();
+        // reqwest::Client is an Arc; equal Debug output is all it exposes, so compare the
+        // number of entries instead: one per connect timeout.
+        drop((a, b));
+        let count = SHARED
+            .lock()
+            .unwrap()
+            .keys()
+            .filter(|k| k.as_secs() == 7)
+            .count();
+        assert_eq!(count, 1);
+    }
+}
