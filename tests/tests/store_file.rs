@@ -116,6 +116,33 @@ async fn corrupt_file_is_reported_moved_aside_and_not_overwritten() {
     assert_eq!(err.kind(), StoreErrorKind::Corrupt);
 }
 
+#[tokio::test]
+async fn a_file_from_a_newer_version_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let newer =
+        r#"{"format": "oauth-clients-token-store", "version": 2, "tokens": {"k": {"v2": true}}}"#;
+    std::fs::write(&path, newer).unwrap();
+    let store = FileStore::new(&path);
+    let err = store.get("k").await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NewerFormat);
+    assert!(
+        err.to_string().contains("written by a newer oauth-clients"),
+        "{err}"
+    );
+    let token = Token::new(oauth_clients_core::AccessToken::new("t"), 1, Some(2));
+    let err = store.put("k", &token).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::NewerFormat);
+    // Neither replaced nor moved aside: the newer tool's tokens are all there.
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), newer);
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| !name.ends_with(".lock"))
+        .collect();
+    assert_eq!(names, ["tokens.json"]);
+}
+
 #[test]
 fn four_processes_share_one_token_request_through_a_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::RedisStore;
 use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
-use store_support::{RedisServer, RotatingEndpoint, check_store_contract, run_workers, token_url};
+use store_support::{
+    RedisServer, RotatingEndpoint, TestCertificates, check_store_contract, run_workers, token_url,
+};
 use wiremock::MockServer;
 
 fn now() -> u64 {
@@ -23,6 +25,32 @@ async fn redis_store_keeps_the_store_contract() {
     let server = RedisServer::start();
     let store = RedisStore::open(&server.url()).unwrap();
     check_store_contract(&store).await;
+}
+
+#[tokio::test]
+async fn rediss_speaks_tls_to_a_server_with_a_private_ca() {
+    let certificates = TestCertificates::new();
+    let server = RedisServer::start_tls(&certificates);
+    assert!(server.url().starts_with("rediss://"), "{}", server.url());
+    let store = RedisStore::open(&server.url())
+        .unwrap()
+        .with_root_certificate(certificates.ca_pem.as_bytes())
+        .unwrap();
+    check_store_contract(&store).await;
+
+    // A server whose certificate the client does not trust is refused, with a clear error.
+    let untrusting = RedisStore::open(&server.url())
+        .unwrap()
+        .with_root_certificate(TestCertificates::new().ca_pem.as_bytes())
+        .unwrap()
+        .timeout(Duration::from_secs(2));
+    let err = untrusting.get("k").await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::Unavailable);
+    let text = err.to_string();
+    assert!(
+        text.contains("certificate") || text.contains("Certificate") || text.contains("TLS"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -453,3 +453,120 @@ token_request:
             .starts_with("Basic ")
     );
 }
+
+/// A client of the generic vendor with an issuer (RFC 9207), and whether it always sends `iss`.
+fn issuer_client(server: &MockServer, always_sends_iss: bool) -> Client {
+    let yaml = descriptor("client_secret_post", "supported").replace(
+        "name: Generic\n",
+        &format!(
+            "name: Generic\nissuer: https://auth.example.com/{{tenant}}\nauthorization_response_iss: {always_sends_iss}\n"
+        ),
+    );
+    Client::with_options(
+        inline_provider(&yaml),
+        ClientConfig::new("my client")
+            .secret(SecretString::from("s"))
+            .variable("tenant", "acme")
+            .redirect_uri("http://127.0.0.1:7777/cb"),
+        options_for(server, &["auth.example.com"]),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_callback_from_another_issuer_is_refused_before_any_request() {
+    let server = token_server().await;
+    let client = issuer_client(&server, false);
+    let request = client.authorize_url().unwrap();
+    let state = request.state.expose_secret().to_owned();
+    // The mix-up attack: a code from another authorization server, with its `iss`.
+    let forged = Callback::from_query(&format!(
+        "code=stolen&state={state}&iss=https%3A%2F%2Fattacker.example"
+    ));
+    let err = client.exchange_code(&request, &forged).await.unwrap_err();
+    assert!(matches!(err, Error::IssuerMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("attacker.example"), "{err}");
+    assert!(
+        err.to_string().contains("https://auth.example.com/acme"),
+        "{err}"
+    );
+    assert!(requests(&server).await.is_empty(), "the code was exchanged");
+    // The right issuer: the code is exchanged.
+    let good = Callback::from_query(&format!(
+        "code=good&state={state}&iss=https%3A%2F%2Fauth.example.com%2Facme"
+    ));
+    client.exchange_code(&request, &good).await.unwrap();
+    // No `iss` from a vendor that does not promise to send it: accepted.
+    let request = client.authorize_url().unwrap();
+    let state = request.state.expose_secret().to_owned();
+    let plain = Callback::from_query(&format!("code=plain&state={state}"));
+    client.exchange_code(&request, &plain).await.unwrap();
+    assert_eq!(requests(&server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_vendor_that_always_sends_iss_must_send_it() {
+    let server = token_server().await;
+    let client = issuer_client(&server, true);
+    let request = client.authorize_url().unwrap();
+    let state = request.state.expose_secret().to_owned();
+    let missing = Callback::from_query(&format!("code=c&state={state}"));
+    let err = client.exchange_code(&request, &missing).await.unwrap_err();
+    assert!(matches!(err, Error::IssuerMismatch { .. }), "{err}");
+    assert!(err.to_string().contains("(missing)"), "{err}");
+    // An error response with another issuer is refused as a mix-up, not shown as the vendor's.
+    let forged_error = Callback::from_query(&format!(
+        "error=access_denied&state={state}&iss=https%3A%2F%2Fattacker.example"
+    ));
+    let err = client
+        .exchange_code(&request, &forged_error)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::IssuerMismatch { .. }), "{err}");
+    assert!(requests(&server).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_undeclared_variable_cannot_replace_an_environments_host() {
+    // Procore's hosts come from its environments; `login_host` is not a variable a user sets.
+    let err = Client::new(
+        provider("procore"),
+        ClientConfig::new("id")
+            .secret(SecretString::from("s"))
+            .variable("login_host", "evil.example"),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::Config { .. }), "{err}");
+    assert!(
+        err.to_string().contains("unknown variable `login_host`"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains("evil.example"), "{err}");
+}
+
+#[tokio::test]
+async fn a_refused_grant_says_what_was_refused() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/acme/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_raw(
+            r#"{"error":"invalid_grant","error_description":"no"}"#,
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let client = client(&server, "client_secret_post", "supported", Some("s"));
+    let err = client.client_credentials().await.unwrap_err();
+    assert!(err.is_invalid_grant(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("refused the client credentials"), "{text}");
+    assert!(!text.contains("refresh token"), "{text}");
+    let err = client
+        .refresh(&oauth_clients_core::RefreshToken::new("old"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("refused the refresh token"),
+        "{err}"
+    );
+}

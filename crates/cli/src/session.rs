@@ -91,7 +91,7 @@ fn client_options(common: &Common) -> Result<ClientOptions, Failure> {
         let deadline = Duration::from_secs(seconds);
         options = options
             .deadline(deadline)
-            .request_timeout(deadline.min(Duration::from_secs(20)));
+            .request_timeout(deadline.min(Duration::from_secs(15)));
     }
     if let Some(retries) = common.retries {
         options = options.max_attempts(retries.saturating_add(1));

@@ -810,7 +810,11 @@ async fn login_tokens_and_client_tokens_are_kept_apart_in_one_store() -> TestRes
 
 #[tokio::test]
 async fn two_processes_refreshing_the_login_token_make_one_refresh() -> TestResult {
-    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    // A slow vendor, so that the two processes' refreshes overlap however late the second
+    // one starts on a loaded machine: the second then waits for the first's lock and takes
+    // its token instead of refreshing again.
+    let sandbox =
+        Sandbox::start(SandboxConfig::default().token_delay(Duration::from_millis(1500)))?;
     let store = temp_path("refresh-race.json");
     remove_store(&store);
     let spec = format!("file:{}", store.display());
@@ -967,5 +971,110 @@ async fn login_ignores_stray_requests_and_wrong_state() -> TestResult {
     );
     let token: Value = serde_json::from_slice(&output.stdout)?;
     assert!(token["access_token"].is_string());
+    Ok(())
+}
+
+/// A process's pid as an argument of `kill`.
+fn signal(pid: u32, signal: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("kill {signal} {pid} failed").into())
+    }
+}
+
+#[tokio::test]
+async fn a_token_issued_while_redis_stalls_is_printed_and_reported() -> TestResult {
+    let Some(redis) = start_redis()? else {
+        return Ok(());
+    };
+    // The vendor takes a while to answer; Redis stops answering meanwhile (SIGSTOP), so the
+    // new token cannot be stored. The vendor issued it: it must not be lost.
+    let sandbox =
+        Sandbox::start(SandboxConfig::default().token_delay(Duration::from_millis(1500)))?;
+    let spec = format!("redis://127.0.0.1:{}/0", redis.port);
+    let child = tokio::process::Command::from(oauth_clients(Some(&sandbox)))
+        .args(["token", "procore", "--store", &spec, "--timeout", "20"])
+        .args(rewrite_args(&sandbox))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let mut waited = 0;
+    while sandbox.token_requests(Vendor::Procore) == 0 {
+        waited += 1;
+        assert!(waited < 400, "the token request never came");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    signal(redis.child.id(), "-STOP")?;
+    let output = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output()).await;
+    signal(redis.child.id(), "-CONT")?;
+    let output = output??;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let token: Value = serde_json::from_slice(&output.stdout)?;
+    assert!(token["access_token"].is_string(), "stdout: {token}");
+    assert!(stderr.contains("could not be stored"), "stderr: {stderr}");
+    assert!(
+        !stderr.contains(token["access_token"].as_str().unwrap_or("-")),
+        "{stderr}"
+    );
+    assert_eq!(sandbox.token_requests(Vendor::Procore), 1);
+    Ok(())
+}
+
+#[test]
+fn a_crashed_processs_lock_is_waited_for_with_a_note_and_lapses() -> TestResult {
+    use oauth_clients_core::secrecy::SecretString;
+    use oauth_clients_core::{Client, ClientConfig, TokenKey};
+
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let dir = temp_path("dead-lock");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let store = dir.join("tokens.json");
+    // The key `token procurify --var domain=acme` uses, and a lock on it left by a process
+    // that died mid-refresh: it lapses in 3 s.
+    let provider = oauth_clients::registry::by_id("procurify").ok_or("procurify")?;
+    let client = Client::new(
+        provider,
+        ClientConfig::new(sandbox.config().client_id.clone())
+            .secret(SecretString::from(sandbox.config().client_secret.clone()))
+            .variable("domain", "acme"),
+    )?;
+    let key = TokenKey::for_client(&client).storage_key();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as u64;
+    let document = serde_json::json!({
+        "format": "oauth-clients-token-store",
+        "version": 1,
+        "tokens": {},
+        "locks": { key: { "owner": "a-dead-process", "expires_at_ms": now_ms + 3000 } },
+    });
+    std::fs::write(&store, document.to_string())?;
+    let spec = format!("file:{}", store.display());
+    let output = run(oauth_clients(Some(&sandbox))
+        .args([
+            "token",
+            "procurify",
+            "--var",
+            "domain=acme",
+            "--store",
+            &spec,
+        ])
+        .args(rewrite_args(&sandbox)));
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output?;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("another process is getting this token; waiting"),
+        "stderr: {stderr}"
+    );
+    assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
     Ok(())
 }

@@ -37,6 +37,8 @@ mod config;
 mod crypto;
 mod endpoints;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod grants;
 mod lifecycle;
 mod request;

@@ -58,8 +58,8 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(20),
-            deadline: Duration::from_secs(45),
+            request_timeout: Duration::from_secs(15),
+            deadline: Duration::from_secs(30),
             max_attempts: 3,
             initial_backoff: Duration::from_millis(200),
             rewrites: Vec::new(),
@@ -99,13 +99,13 @@ impl ClientOptions {
         self
     }
 
-    /// Time allowed for one attempt, body included (default 20 s).
+    /// Time allowed for one attempt, body included (default 15 s).
     pub fn request_timeout(mut self, timeout: Duration) -> ClientOptions {
         self.request_timeout = timeout;
         self
     }
 
-    /// Time allowed for a whole operation, every attempt and wait included (default 45 s).
+    /// Time allowed for a whole operation, every attempt and wait included (default 30 s).
     pub fn deadline(mut self, deadline: Duration) -> ClientOptions {
         self.deadline = deadline;
         self

@@ -17,37 +17,118 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 pub struct RedisServer {
     child: Child,
     port: u16,
+    tls: bool,
+    /// Certificate files of a TLS server, removed on drop.
+    files: Option<tempfile::TempDir>,
+}
+
+/// A private CA and a server certificate for 127.0.0.1 signed by it, made at test time.
+pub struct TestCertificates {
+    /// The CA's certificate (PEM): what clients must trust.
+    pub ca_pem: String,
+    /// The server's certificate (PEM).
+    pub server_pem: String,
+    /// The server's private key (PEM).
+    pub server_key_pem: String,
+}
+
+impl TestCertificates {
+    /// A new CA and a certificate for `127.0.0.1` and `localhost`.
+    pub fn new() -> TestCertificates {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
+        let issuer = Issuer::new(ca, ca_key);
+        let server_key = KeyPair::generate().expect("a server key");
+        let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("server parameters");
+        let server = params
+            .signed_by(&server_key, &issuer)
+            .expect("a server certificate");
+        TestCertificates {
+            ca_pem: ca_cert.pem(),
+            server_pem: server.pem(),
+            server_key_pem: server_key.serialize_pem(),
+        }
+    }
+}
+
+fn redis_binary() -> String {
+    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(String::from)
+        .or_else(|| {
+            Command::new("redis-server")
+                .arg("--version")
+                .output()
+                .ok()
+                .map(|_| "redis-server".to_owned())
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "redis-server is not installed: the Redis store tests need a real server \
+                 (apt-get install redis-server; .ci/run installs it)"
+            )
+        })
 }
 
 impl RedisServer {
     /// Starts a server on a free port, without persistence, and waits until it answers.
     pub fn start() -> RedisServer {
-        let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists())
-            .map(String::from)
-            .or_else(|| {
-                Command::new("redis-server")
-                    .arg("--version")
-                    .output()
-                    .ok()
-                    .map(|_| "redis-server".to_owned())
-            })
-            .unwrap_or_else(|| {
-                panic!(
-                    "redis-server is not installed: the Redis store tests need a real server \
-                     (apt-get install redis-server; .ci/run installs it)"
-                )
-            });
+        RedisServer::spawn(&[], false, None)
+    }
+
+    /// Starts a server that speaks only TLS, with `certificates`.
+    pub fn start_tls(certificates: &TestCertificates) -> RedisServer {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).expect("certificate file written");
+            path.display().to_string()
+        };
+        let cert = write("server.crt", &certificates.server_pem);
+        let key = write("server.key", &certificates.server_key_pem);
+        let ca = write("ca.crt", &certificates.ca_pem);
+        let args = [
+            "--tls-cert-file".to_owned(),
+            cert,
+            "--tls-key-file".to_owned(),
+            key,
+            "--tls-ca-cert-file".to_owned(),
+            ca,
+            "--tls-auth-clients".to_owned(),
+            "no".to_owned(),
+        ];
+        RedisServer::spawn(&args, true, Some(dir))
+    }
+
+    fn spawn(extra: &[String], tls: bool, files: Option<tempfile::TempDir>) -> RedisServer {
+        let binary = redis_binary();
         let port = free_port();
+        let port_text = port.to_string();
+        let ports: [&str; 4] = if tls {
+            ["--port", "0", "--tls-port", &port_text]
+        } else {
+            ["--port", &port_text, "--bind", "127.0.0.1"]
+        };
         let child = Command::new(binary)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(ports)
+            .args(["--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts");
-        let server = RedisServer { child, port };
+        let server = RedisServer {
+            child,
+            port,
+            tls,
+            files,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -59,16 +140,27 @@ impl RedisServer {
         server
     }
 
-    /// The server's URL.
+    /// The server's URL (`rediss://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}/", self.port)
+    }
+
+    /// The server's process id (to pause it with SIGSTOP).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
+        // A paused server must be woken up to die.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        drop(self.files.take());
     }
 }
 

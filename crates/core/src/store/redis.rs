@@ -47,8 +47,9 @@ impl std::fmt::Debug for RedisStore {
 }
 
 impl RedisStore {
-    /// A store on the server at `url` (`redis://[:password@]host:port[/db]`, `rediss://…`),
-    /// namespace `oauth-clients`. Nothing is connected until first use.
+    /// A store on the server at `url` (`redis://[:password@]host:port[/db]`, or `rediss://…`
+    /// for TLS, with rustls and the system's root certificates, which `SSL_CERT_FILE` can
+    /// replace), namespace `oauth-clients`. Nothing is connected until first use.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
         let name = format!("redis store {}", crate::target::redact_url(url));
         let client = redis::Client::open(url).map_err(|e| {
@@ -67,6 +68,27 @@ impl RedisStore {
             timeout: Duration::from_secs(5),
             unlock: redis::Script::new(UNLOCK_SCRIPT),
         })
+    }
+
+    /// Trusts the root certificate `pem` (PEM) for a `rediss://` server instead of the system's
+    /// roots, e.g. a private CA.
+    pub fn with_root_certificate(mut self, pem: &[u8]) -> Result<RedisStore, StoreError> {
+        let info = self.client.get_connection_info().clone();
+        self.client = redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        )
+        .map_err(|e| {
+            StoreError::new(
+                StoreErrorKind::InvalidConfig,
+                self.name.clone(),
+                format!("unusable root certificate ({:?})", e.kind()),
+            )
+        })?;
+        Ok(self)
     }
 
     /// Sets the key namespace (default `oauth-clients`), e.g. to separate applications.
