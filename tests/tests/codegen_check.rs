@@ -1,4 +1,5 @@
-//! The generated crate embeds every descriptor of `providers/`, and each one loads.
+//! The generated crate embeds every descriptor of `providers/`, and each one loads. (Whether
+//! the generated files are fresh is checked once, by the generator's own test.)
 
 use std::path::Path;
 
@@ -16,13 +17,6 @@ fn every_embedded_descriptor_loads_and_matches_its_file() {
         assert_eq!(provider.id(), entry.id);
         assert_eq!(provider.descriptor().name, entry.name);
         assert_eq!(entry.source, format!("providers/{}.yaml", entry.id));
-        let file = std::fs::read_to_string(providers_dir().join(format!("{}.yaml", entry.id)))
-            .unwrap_or_else(|e| panic!("{}: {e}", entry.source));
-        assert_eq!(
-            entry.yaml, file,
-            "{} is stale: run `cargo xtask codegen`",
-            entry.source
-        );
         ids.push(entry.id);
     }
     let mut files: Vec<String> = std::fs::read_dir(providers_dir())

@@ -105,7 +105,7 @@ async fn every_error_is_free_of_secrets() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let client = wire_support::client("procurios", procurios_config(), &server, &host);
+    let client = client("procurios", procurios_config(), &server, &host);
     errors.push(client.client_credentials().await.unwrap_err());
     errors.push(
         client
@@ -242,7 +242,7 @@ async fn every_error_is_free_of_secrets() {
         l.local_addr().unwrap().port()
     };
     let closed = Client::with_options(
-        wire_support::provider("procountor"),
+        provider("procountor"),
         procountor_config(&legacy),
         ClientOptions::default()
             .initial_backoff(Duration::from_millis(1))
@@ -261,31 +261,27 @@ async fn every_error_is_free_of_secrets() {
     let mut options = options_for(&slow, &host);
     options = options.request_timeout(Duration::from_millis(100));
     options = options.max_attempts(1);
-    let timeout_client = Client::with_options(
-        wire_support::provider("procurios"),
-        procurios_config(),
-        options,
-    )
-    .unwrap();
+    let timeout_client =
+        Client::with_options(provider("procurios"), procurios_config(), options).unwrap();
     errors.push(timeout_client.client_credentials().await.unwrap_err());
 
     // Configuration errors: a secret-looking variable value, a missing variable, no secret,
     // an insecure rewrite with credentials in it, an unsupported grant, a bad descriptor.
     errors.push(
         Client::new(
-            wire_support::provider("procurify"),
+            provider("procurify"),
             ClientConfig::new("id").variable("domain", format!("{CLIENT_SECRET}/x")),
         )
         .unwrap_err(),
     );
     let no_domain = Client::new(
-        wire_support::provider("procurify"),
+        provider("procurify"),
         ClientConfig::new("id").secret(SecretString::from(CLIENT_SECRET)),
     )
     .unwrap();
     errors.push(no_domain.client_credentials().await.unwrap_err());
     let no_secret = Client::with_options(
-        wire_support::provider("procurios"),
+        provider("procurios"),
         ClientConfig::new("id").variable("domain", "api.craftbrouwers.nl"),
         options_for(&server, &host),
     )
@@ -300,12 +296,7 @@ async fn every_error_is_free_of_secrets() {
         let options = ClientOptions::default().rewrite("https://api.craftbrouwers.nl", target);
         assert_clean("ClientOptions Debug", &format!("{options:?}"));
         errors.push(
-            Client::with_options(
-                wire_support::provider("procurios"),
-                procurios_config(),
-                options,
-            )
-            .unwrap_err(),
+            Client::with_options(provider("procurios"), procurios_config(), options).unwrap_err(),
         );
     }
     assert_clean("Client Debug", &format!("{client:?}"));

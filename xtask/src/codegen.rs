@@ -77,7 +77,8 @@ pub fn load_dir(dir: &Path, shown: &str) -> Result<Vec<Source>, Vec<String>> {
             .unwrap_or_default();
         let shown_path = format!("{shown}/{file_name}");
         let yaml = match std::fs::read_to_string(&path) {
-            Ok(yaml) => yaml,
+            // Line ends as git may have checked them out: the generated code is the same.
+            Ok(yaml) => yaml.replace("\r\n", "\n"),
             Err(err) => {
                 errors.push(format!("{shown_path}: cannot read the file: {err}"));
                 continue;

@@ -29,12 +29,25 @@ const TARGETS: &[Target] = &[
 /// Where the JSON Schema goes, relative to the root.
 pub const SCHEMA_PATH: &str = "providers/descriptor.schema.json";
 
-/// The repository root (the parent of `xtask/`).
+/// The repository root: the parent of the `xtask/` that cargo runs (`CARGO_MANIFEST_DIR` as
+/// cargo sets it at run time, so that two checkouts sharing a `CARGO_TARGET_DIR` each check
+/// themselves), else the one this binary was built from.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    root_from(std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from))
+}
+
+/// The repository root for an `xtask/` manifest directory, when one is given.
+pub fn root_from(manifest_dir: Option<PathBuf>) -> PathBuf {
+    let manifest_dir = manifest_dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// Text with `\r\n` line ends made `\n`, so that a checkout with CRLF line ends is not stale.
+fn normalize_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n")
 }
 
 /// Every generated file, by path relative to `root`, with its expected content.
@@ -96,7 +109,7 @@ pub fn write(root: &Path) -> Result<Vec<String>, Vec<String>> {
     let mut errors = Vec::new();
     for (relative, text) in &expected {
         let path = root.join(relative);
-        if std::fs::read_to_string(&path).is_ok_and(|old| &old == text) {
+        if std::fs::read_to_string(&path).is_ok_and(|old| normalize_newlines(&old) == *text) {
             continue;
         }
         if let Some(parent) = path.parent()
@@ -129,7 +142,7 @@ pub fn check(root: &Path) -> Result<Vec<String>, Vec<String>> {
     let mut problems = Vec::new();
     for (relative, text) in &expected {
         match std::fs::read_to_string(root.join(relative)) {
-            Ok(old) if &old == text => {}
+            Ok(old) if normalize_newlines(&old) == *text => {}
             Ok(_) => problems.push(format!("{relative}: stale")),
             Err(_) => problems.push(format!("{relative}: missing")),
         }

@@ -81,7 +81,14 @@ fn generated_code_for_good_fixtures() {
         assert!(text.starts_with(codegen::GENERATED_MARKER), "{name}");
         // Generated code is valid Rust (the `tests` crate also compiles it).
         syn::parse_file(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        insta::assert_snapshot!(format!("good__{name}"), text);
+        // The one golden copy is the compiled one in tests/tests/codegen_fixtures.
+        let golden = tree::root().join("tests/tests/codegen_fixtures").join(name);
+        let golden = std::fs::read_to_string(&golden).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            text,
+            &golden.replace("\r\n", "\n"),
+            "{name}: run `cargo xtask codegen`"
+        );
     }
     // Deterministic: a second run gives the same bytes.
     let again = codegen::generate(&sources, &Options::default())
@@ -183,4 +190,51 @@ fn good_fixtures_use_every_schema_field() {
         })
         .collect();
     assert!(unused.is_empty(), "fields no good fixture sets: {unused:?}");
+}
+
+/// `cargo xtask` checks the checkout cargo runs it in, not the one it was built from: with a
+/// shared `CARGO_TARGET_DIR`, two worktrees run the same binary.
+#[test]
+fn the_root_is_the_checkout_cargo_runs_in() {
+    let other = std::env::temp_dir().join("another-worktree").join("xtask");
+    assert_eq!(
+        tree::root_from(Some(other.clone())),
+        other.parent().map(Path::to_path_buf).unwrap_or_default()
+    );
+    assert_eq!(
+        tree::root_from(None),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap_or(Path::new(".."))
+    );
+}
+
+/// A checkout with CRLF line ends (`core.autocrlf`) is fresh all the same.
+#[test]
+fn crlf_checkouts_are_fresh() {
+    let root = tree::root();
+    let copy = std::env::temp_dir().join(format!("xtask-crlf-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&copy);
+    for dir in [
+        "providers",
+        "crates/oauth-clients/src",
+        "xtask/fixtures/good",
+        "tests/tests/codegen_fixtures",
+    ] {
+        std::fs::create_dir_all(copy.join(dir)).unwrap_or_else(|e| panic!("{e}"));
+        for entry in std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .flatten()
+        {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            std::fs::write(
+                copy.join(dir).join(entry.file_name()),
+                text.replace('\n', "\r\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let problems = tree::check(&copy).unwrap_or_else(|errors| panic!("{}", errors.join("\n")));
+    let _ = std::fs::remove_dir_all(&copy);
+    assert!(problems.is_empty(), "{problems:?}");
 }

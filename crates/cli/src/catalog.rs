@@ -31,13 +31,13 @@ pub(crate) fn resolve(
             .map_err(|err| Failure::usage(format!("cannot read descriptor {origin}: {err}")))?;
         let provider = Provider::from_yaml_str(&yaml, &origin)
             .map_err(|err| Failure::usage(format!("invalid descriptor: {err}")))?;
-        if let Some(vendor) = vendor {
-            if vendor != provider.id() {
-                return Err(Failure::usage(format!(
-                    "vendor `{vendor}` does not match the id `{}` of descriptor {origin}",
-                    provider.id()
-                )));
-            }
+        if let Some(vendor) = vendor
+            && vendor != provider.id()
+        {
+            return Err(Failure::usage(format!(
+                "vendor `{vendor}` does not match the id `{}` of descriptor {origin}",
+                provider.id()
+            )));
         }
         return Ok(provider);
     }

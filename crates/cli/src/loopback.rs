@@ -8,6 +8,7 @@ use std::time::Duration;
 use oauth_clients_core::{AuthorizationRequest, Callback, Error, Token};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 
 use crate::failure::Failure;
 
@@ -65,79 +66,12 @@ impl Receiver {
         F: Fn(Callback) -> Fut,
         Fut: Future<Output = Result<Token, Error>>,
     {
-        // Connections are read concurrently: a browser may open speculative connections that
-        // send nothing, and those must not hold up the one that carries the callback.
-        let (requests, mut incoming) = tokio::sync::mpsc::channel::<(TcpStream, String)>(8);
-        let listener = self.listener;
-        let port = self.port;
-        let acceptor = tokio::spawn(async move {
-            loop {
-                let mut stream = match listener.accept().await {
-                    Ok((stream, _)) => stream,
-                    Err(_) => {
-                        // E.g. out of file descriptors: wait instead of spinning.
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let requests = requests.clone();
-                tokio::spawn(async move {
-                    let read = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
-                    match read {
-                        Ok(Some(head)) if host_is_loopback(head.host.as_deref(), port) => {
-                            let _ = requests.send((stream, head.target)).await;
-                        }
-                        Ok(Some(_)) => {
-                            // A page of another site reaching us through DNS rebinding.
-                            respond(
-                                &mut stream,
-                                421,
-                                "Wrong host",
-                                "<p>This receiver answers only to 127.0.0.1, [::1] and localhost.</p>",
-                            )
-                            .await
-                        }
-                        _ => {
-                            respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>")
-                                .await
-                        }
-                    }
-                });
-            }
-        });
-        let _stop_acceptor = AbortOnDrop(acceptor);
+        let (requests, mut incoming) = mpsc::channel::<(TcpStream, String)>(8);
+        let _stop_acceptor = AbortOnDrop(tokio::spawn(accept(self.listener, self.port, requests)));
         while let Some((mut stream, target)) = incoming.recv().await {
-            let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{target}")) else {
-                respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>").await;
+            let Some(callback) = callback_of(&mut stream, &target, request).await else {
                 continue;
             };
-            if url.path() != CALLBACK_PATH {
-                respond(&mut stream, 404, "Not found", "<p>Nothing here.</p>").await;
-                continue;
-            }
-            let callback = Callback::from_query(url.query().unwrap_or(""));
-            if !request.state_matches(callback.state.as_deref()) {
-                respond(
-                    &mut stream,
-                    400,
-                    "Not this login",
-                    "<p>This redirect does not belong to the login in progress (its state does \
-                     not match); it was ignored. Finish the login in the window opened by \
-                     <code>oauth-clients login</code>.</p>",
-                )
-                .await;
-                continue;
-            }
-            if !callback.has_code() && callback.error.is_none() {
-                respond(
-                    &mut stream,
-                    400,
-                    "Login failed",
-                    "<p>The redirect carried neither a code nor an error.</p>",
-                )
-                .await;
-                continue;
-            }
             let result = exchange(callback).await;
             let vendor = html_escape(&self.vendor);
             match &result {
@@ -149,6 +83,7 @@ impl Receiver {
                     respond(&mut stream, 200, "Login successful", &body).await
                 }
                 Err(err) => {
+                    // The error's text is sanitized; escaping keeps it text on the page.
                     let body = format!(
                         "<p id=\"result\">Login to {vendor} failed: {}</p><p>See the terminal \
                          for details.</p>",
@@ -163,6 +98,83 @@ impl Receiver {
             "the loopback receiver stopped unexpectedly",
         ))
     }
+}
+
+/// Accepts connections and reads them concurrently: a browser may open speculative connections
+/// that send nothing, and those must not hold up the one that carries the callback. Requests
+/// for a host other than this receiver's loopback names are answered and dropped here.
+async fn accept(listener: TcpListener, port: u16, requests: mpsc::Sender<(TcpStream, String)>) {
+    loop {
+        let mut stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // E.g. out of file descriptors: wait instead of spinning.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            let read = tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await;
+            match read {
+                Ok(Some(head)) if host_is_loopback(head.host.as_deref(), port) => {
+                    let _ = requests.send((stream, head.target)).await;
+                }
+                Ok(Some(_)) => {
+                    // A page of another site reaching us through DNS rebinding.
+                    respond(
+                        &mut stream,
+                        421,
+                        "Wrong host",
+                        "<p>This receiver answers only to 127.0.0.1, [::1] and localhost.</p>",
+                    )
+                    .await
+                }
+                _ => respond(&mut stream, 400, "Bad request", "<p>Malformed request.</p>").await,
+            }
+        });
+    }
+}
+
+/// The callback of this login carried by a request, or `None` after answering a request that
+/// is not it (another path, another state, neither code nor error).
+async fn callback_of(
+    stream: &mut TcpStream,
+    target: &str,
+    request: &AuthorizationRequest,
+) -> Option<Callback> {
+    let Ok(url) = url::Url::parse(&format!("http://127.0.0.1{target}")) else {
+        respond(stream, 400, "Bad request", "<p>Malformed request.</p>").await;
+        return None;
+    };
+    if url.path() != CALLBACK_PATH {
+        respond(stream, 404, "Not found", "<p>Nothing here.</p>").await;
+        return None;
+    }
+    let callback = Callback::from_query(url.query().unwrap_or(""));
+    if !request.state_matches(callback.state.as_deref()) {
+        respond(
+            stream,
+            400,
+            "Not this login",
+            "<p>This redirect does not belong to the login in progress (its state does not \
+             match); it was ignored. Finish the login in the window opened by \
+             <code>oauth-clients login</code>.</p>",
+        )
+        .await;
+        return None;
+    }
+    if !callback.has_code() && callback.error.is_none() {
+        respond(
+            stream,
+            400,
+            "Login failed",
+            "<p>The redirect carried neither a code nor an error.</p>",
+        )
+        .await;
+        return None;
+    }
+    Some(callback)
 }
 
 /// Stops the accepting task (and so closes the listening socket) when the wait ends.

@@ -4,6 +4,9 @@
 //! stdout carries only the result (token JSON, response body, tables); progress, warnings and
 //! errors go to stderr. Exit status: 0 on success, 1 when the vendor or the network failed (or
 //! the result could not be written or stored), 2 on a usage or descriptor error.
+// Everything the tool writes goes through `output`: stdout writes can fail, stderr ones must not
+// panic.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod catalog;
 mod cli;

@@ -247,13 +247,13 @@ impl Session {
         manager: &TokenManager,
         token: &Token,
     ) -> Result<(), Failure> {
-        if self.store.is_some() {
-            if let Err(err) = manager.set_token(token.clone()).await {
-                return Err(Failure::NotStored {
-                    output: token_json(self.vendor(), token),
-                    message: not_stored_message(&Failure::from(err)),
-                });
-            }
+        if self.store.is_some()
+            && let Err(err) = manager.set_token(token.clone()).await
+        {
+            return Err(Failure::NotStored {
+                output: token_json(self.vendor(), token),
+                message: not_stored_message(&Failure::from(err)),
+            });
         }
         Ok(())
     }

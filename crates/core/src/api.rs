@@ -61,7 +61,7 @@ pub struct ApiRequest {
     /// `endpoints.api_base` as a parsed URL; a path starting with `/` that already starts with
     /// the base's path (e.g. `/api/v3/vendors/`) is taken from the host root, any other `/path`
     /// is relative to the base (so `/me` and `me` are the same for
-    /// `https://api.procore.com/rest/v1.0/`). A path that would leave the API's origin is
+    /// `https://api.vendor.example/rest/v1.0/`). A path that would leave the API's origin is
     /// refused.
     pub path: String,
     /// Query parameters added to the URL.
@@ -251,17 +251,17 @@ impl Client {
             let url = Url::parse(path)
                 .map_err(|err| Error::config(vendor, format!("invalid API URL: {err}")))?;
             check_secure(vendor, &url)?;
-            if let Some(base) = base {
-                if url.origin() != base.origin() {
-                    return Err(Error::refused(
-                        vendor,
-                        format!(
-                            "the access token goes only to the API's own origin ({}), not to {}",
-                            base.origin().ascii_serialization(),
-                            display_url(&url)
-                        ),
-                    ));
-                }
+            if let Some(base) = base
+                && url.origin() != base.origin()
+            {
+                return Err(Error::refused(
+                    vendor,
+                    format!(
+                        "the access token goes only to the API's own origin ({}), not to {}",
+                        base.origin().ascii_serialization(),
+                        display_url(&url)
+                    ),
+                ));
             }
             return Ok(url);
         }

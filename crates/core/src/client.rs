@@ -135,7 +135,7 @@ impl Client {
         let mut sanitizer = Sanitizer::new();
         if let Some(secret) = config.client_secret() {
             sanitizer.add(secret.expose_secret());
-            let basic = crate::request::basic_auth(config.client_id(), secret);
+            let basic = crate::crypto::basic_auth(config.client_id(), secret);
             sanitizer.add(basic.expose_secret().trim_start_matches("Basic "));
         }
         Ok(Client {

@@ -156,7 +156,7 @@ pub(crate) fn redact_variables(
         .collect()
 }
 
-/// A user's own credentials for legacy flows that post them (Procountor's). `Debug` shows
+/// A user's own credentials, for legacy flows that post them. `Debug` shows
 /// neither: the vendor asks for both to be handled like the client secret.
 #[derive(Clone)]
 pub struct UserCredentials {

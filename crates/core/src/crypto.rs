@@ -1,8 +1,10 @@
-//! Randomness for `state` and PKCE (RFC 7636), the S256 challenge, and a constant-time comparison.
+//! Randomness for `state` and PKCE (RFC 7636), the S256 challenge, a constant-time comparison,
+//! and the encoding of Basic credentials (RFC 6749 §2.3.1).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
 
 /// 32 random bytes from a cryptographically secure generator, base64url without padding
@@ -30,6 +32,17 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 requires.
+pub(crate) fn basic_auth(client_id: &str, secret: &SecretString) -> SecretString {
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let raw = format!("{}:{}", encode(client_id), encode(secret.expose_secret()));
+    let value = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    );
+    SecretString::from(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +65,17 @@ mod tests {
             a.bytes()
                 .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
         );
+    }
+
+    #[test]
+    fn basic_auth_form_encodes_before_base64() {
+        let header = basic_auth("my client", &SecretString::from("p@ss:w/rd+&=%"));
+        let b64 = header.expose_secret().strip_prefix("Basic ").unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        assert_eq!(raw, "my+client:p%40ss%3Aw%2Frd%2B%26%3D%25");
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! use oauth_clients_core::{Client, ClientConfig, Provider};
 //! use secrecy::SecretString;
 //!
-//! let yaml = std::fs::read_to_string("providers/procurify.yaml").expect("readable file");
-//! let provider = Provider::from_yaml_str(&yaml, "providers/procurify.yaml")?;
+//! let yaml = std::fs::read_to_string("my-vendor.yaml").expect("readable file");
+//! let provider = Provider::from_yaml_str(&yaml, "my-vendor.yaml")?;
 //! let config = ClientConfig::new("my-client-id")
 //!     .secret(SecretString::from("my-secret"))
 //!     .variable("domain", "acme");
@@ -41,6 +41,7 @@ mod error;
 pub mod fuzzing;
 mod grants;
 mod lifecycle;
+mod redact;
 mod request;
 mod response;
 mod sanitize;

@@ -5,7 +5,7 @@ use oauth_clients_descriptor::GrantKind;
 use oauth_clients_descriptor::schema::{BodyEncoding, ClientAuth};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use url::Url;
 
 use crate::client::{Client, required_secret};
@@ -68,7 +68,7 @@ impl Client {
             ClientAuth::ClientSecretBasic => {
                 let secret =
                     required_secret(vendor, config.client_secret(), "client_secret_basic")?;
-                let basic = basic_auth(client_id, secret);
+                let basic = crate::crypto::basic_auth(client_id, secret);
                 let mut value = HeaderValue::from_str(basic.expose_secret()).map_err(|_| {
                     Error::config(vendor, "the client id or secret cannot be sent in a header")
                 })?;
@@ -139,33 +139,9 @@ fn encode_multipart(params: &Params) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 requires.
-pub(crate) fn basic_auth(client_id: &str, secret: &SecretString) -> SecretString {
-    use base64::Engine as _;
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let raw = format!("{}:{}", encode(client_id), encode(secret.expose_secret()));
-    let value = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    );
-    SecretString::from(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_auth_form_encodes_before_base64() {
-        use base64::Engine as _;
-        let header = basic_auth("my client", &SecretString::from("p@ss:w/rd+&=%"));
-        let b64 = header.expose_secret().strip_prefix("Basic ").unwrap();
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .unwrap();
-        let raw = String::from_utf8(raw).unwrap();
-        assert_eq!(raw, "my+client:p%40ss%3Aw%2Frd%2B%26%3D%25");
-    }
 
     #[test]
     fn bodies_in_every_encoding() {

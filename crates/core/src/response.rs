@@ -219,48 +219,12 @@ fn token_from_object(
     quirks: &TokenResponseQuirks,
     now: u64,
 ) -> Result<Token, Error> {
-    let access_token = match object.get("access_token") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        _ => {
-            let keys: Vec<&str> = object.keys().map(String::as_str).collect();
-            let keys = if keys.is_empty() {
-                "none".to_owned()
-            } else {
-                meta.sanitizer.clean(&keys.join(", "), VALUE_CHARS)
-            };
-            return Err(meta.invalid(
-                format!("no `access_token` string in the answer (fields: {keys})"),
-                body,
-            ));
-        }
-    };
-    let string = |v: Option<&Value>| match v {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    };
-    let token_type = string(object.get("token_type"));
+    let access_token = access_token(meta, &object, body)?;
+    let token_type = non_empty_string(object.get("token_type"));
     if let Some(kind) = &token_type {
-        let accepted = kind.eq_ignore_ascii_case("bearer")
-            || quirks
-                .token_types
-                .iter()
-                .any(|t| t.eq_ignore_ascii_case(kind));
-        if !accepted {
-            return Err(meta.invalid(
-                format!(
-                    "token type `{}` is not supported: the engine sends tokens as bearer tokens \
-                     (the descriptor accepts: {})",
-                    meta.sanitizer.clean(kind, 40),
-                    std::iter::once("bearer")
-                        .chain(quirks.token_types.iter().map(String::as_str))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                body,
-            ));
-        }
+        check_token_type(meta, kind, quirks, body)?;
     }
-    let refresh_token = string(object.get("refresh_token")).map(RefreshToken::new);
+    let refresh_token = non_empty_string(object.get("refresh_token")).map(RefreshToken::new);
     let scope = match object.get("scope") {
         Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s.clone()),
         Some(Value::Array(items)) => {
@@ -268,19 +232,6 @@ fn token_from_object(
             (!parts.is_empty()).then(|| parts.join(" "))
         }
         _ => None,
-    };
-    let expires_in = match object.get("expires_in") {
-        None | Some(Value::Null) => None,
-        Some(value) => match seconds(value) {
-            Seconds::Value(0) => None,
-            Seconds::Value(n) => Some(cap_lifetime(meta.vendor, n)),
-            Seconds::Negative => {
-                return Err(meta.invalid("`expires_in` is negative", body));
-            }
-            Seconds::NotANumber => {
-                return Err(meta.invalid("`expires_in` is not a number", body));
-            }
-        },
     };
     let created_at = match (quirks.created_at, object.get("created_at")) {
         (true, Some(value)) => match seconds(value) {
@@ -290,28 +241,7 @@ fn token_from_object(
         _ => None,
     };
     let issued_at = created_at.unwrap_or(now);
-    let expires_at = match expires_in {
-        Some(n) => Some(issued_at.saturating_add(n)),
-        None => {
-            let from_jwt = if quirks.jwt_expiry {
-                jwt_exp(&access_token).map(|exp| {
-                    let latest = issued_at.saturating_add(MAX_EXPIRES_IN);
-                    if exp > latest {
-                        issued_at.saturating_add(cap_lifetime(meta.vendor, exp - issued_at))
-                    } else {
-                        exp
-                    }
-                })
-            } else {
-                None
-            };
-            from_jwt.or_else(|| {
-                quirks
-                    .default_expires_in
-                    .map(|d| issued_at.saturating_add(d.min(MAX_EXPIRES_IN)))
-            })
-        }
-    };
+    let expires_at = expires_at(meta, &object, body, quirks, issued_at, &access_token)?;
     for key in STANDARD_FIELDS {
         object.remove(key);
     }
@@ -321,6 +251,105 @@ fn token_from_object(
     token.scope = scope;
     token.extra = object;
     Ok(token)
+}
+
+fn non_empty_string(value: Option<&Value>) -> Option<String> {
+    match value {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// The access token, or an error naming the fields the answer has instead (sanitized: a
+/// vendor's field names are its text too).
+fn access_token(
+    meta: &ResponseMeta<'_>,
+    object: &Map<String, Value>,
+    body: &[u8],
+) -> Result<String, Error> {
+    if let Some(token) = non_empty_string(object.get("access_token")) {
+        return Ok(token);
+    }
+    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    let keys = if keys.is_empty() {
+        "none".to_owned()
+    } else {
+        meta.sanitizer.clean(&keys.join(", "), VALUE_CHARS)
+    };
+    Err(meta.invalid(
+        format!("no `access_token` string in the answer (fields: {keys})"),
+        body,
+    ))
+}
+
+/// A token type must be one the engine can send: `bearer`, or one the descriptor accepts.
+fn check_token_type(
+    meta: &ResponseMeta<'_>,
+    kind: &str,
+    quirks: &TokenResponseQuirks,
+    body: &[u8],
+) -> Result<(), Error> {
+    let accepted = kind.eq_ignore_ascii_case("bearer")
+        || quirks
+            .token_types
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(kind));
+    if accepted {
+        return Ok(());
+    }
+    Err(meta.invalid(
+        format!(
+            "token type `{}` is not supported: the engine sends tokens as bearer tokens (the \
+             descriptor accepts: {})",
+            meta.sanitizer.clean(kind, 40),
+            std::iter::once("bearer")
+                .chain(quirks.token_types.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        body,
+    ))
+}
+
+/// When the token expires: `expires_in` from the issue time, else the JWT's `exp`, else the
+/// descriptor's default lifetime; every lifetime capped.
+fn expires_at(
+    meta: &ResponseMeta<'_>,
+    object: &Map<String, Value>,
+    body: &[u8],
+    quirks: &TokenResponseQuirks,
+    issued_at: u64,
+    access_token: &str,
+) -> Result<Option<u64>, Error> {
+    let expires_in = match object.get("expires_in") {
+        None | Some(Value::Null) => None,
+        Some(value) => match seconds(value) {
+            Seconds::Value(0) => None,
+            Seconds::Value(n) => Some(cap_lifetime(meta.vendor, n)),
+            Seconds::Negative => return Err(meta.invalid("`expires_in` is negative", body)),
+            Seconds::NotANumber => return Err(meta.invalid("`expires_in` is not a number", body)),
+        },
+    };
+    if let Some(n) = expires_in {
+        return Ok(Some(issued_at.saturating_add(n)));
+    }
+    let from_jwt = quirks
+        .jwt_expiry
+        .then(|| jwt_exp(access_token))
+        .flatten()
+        .map(|exp| {
+            let latest = issued_at.saturating_add(MAX_EXPIRES_IN);
+            if exp > latest {
+                issued_at.saturating_add(cap_lifetime(meta.vendor, exp - issued_at))
+            } else {
+                exp
+            }
+        });
+    Ok(from_jwt.or_else(|| {
+        quirks
+            .default_expires_in
+            .map(|d| issued_at.saturating_add(d.min(MAX_EXPIRES_IN)))
+    }))
 }
 
 /// A lifetime, capped at [`MAX_EXPIRES_IN`] with a warning.
@@ -404,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn procountor_jwt_exp() {
+    fn jwt_exp_claim() {
         let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJodHRwczovL2FwaS10ZXN0LnByb2NvdW50b3IuY29tIiwiYXVkIjoiY2xpZW50X2lkIiwic3ViIjoyNjUzNSwiY2lkIjoxNDE1OSwianRpIjoiN2Q0NDQ4NDAtOWRjMC0xMWQxLWIyNDUtNWZmZGNlNzRmYWQyIiwiYXV0aF90aW1lIjoxNjA3OTYyNDc5LCJpYXQiOjE2MDc5NjI0ODAsImV4cCI6MTYwNzk2NjA4MH0.GFBGknrx39Jm2UbUOrtV6X0R3pzaldmXa-AQhYVQ5JE";
         assert_eq!(jwt_exp(jwt), Some(1_607_966_080));
         assert_eq!(jwt_exp("not-a-jwt"), None);

@@ -5,27 +5,7 @@ use oauth_clients_descriptor::urls;
 use url::Url;
 
 use crate::error::Error;
-
-/// A URL without user info, query and fragment: safe to show.
-pub(crate) fn display_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.set_fragment(None);
-    // Fails only for URLs that cannot have user info, which then have none.
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.to_string()
-}
-
-/// A URL given as text, as it may be shown in messages and `Debug` output: without user,
-/// password, query or fragment (any of which may carry a secret). Text that is not a URL is not
-/// shown at all.
-pub(crate) fn redact_url(text: &str) -> String {
-    match Url::parse(text) {
-        Ok(url) => display_url(&url),
-        Err(_) => "(not a URL; not shown)".to_owned(),
-    }
-}
+pub(crate) use crate::redact::{display_url, redact_url};
 
 /// Requires HTTPS, except on loopback hosts.
 pub(crate) fn check_secure(vendor: &str, url: &Url) -> Result<(), Error> {
@@ -215,21 +195,21 @@ mod tests {
 
     #[test]
     fn api_paths_stay_on_the_origin() {
-        let base = url("https://api.procore.com/rest/v1.0/");
+        let base = url("https://api.vendor.example/rest/v1.0/");
         assert_eq!(
             join_api_path(&base, "me").unwrap().as_str(),
-            "https://api.procore.com/rest/v1.0/me"
+            "https://api.vendor.example/rest/v1.0/me"
         );
         assert_eq!(
             join_api_path(&base, "/me").unwrap().as_str(),
-            "https://api.procore.com/rest/v1.0/me"
+            "https://api.vendor.example/rest/v1.0/me"
         );
         assert_eq!(
             join_api_path(&base, "/rest/v1.0/me?x=1").unwrap().as_str(),
-            "https://api.procore.com/rest/v1.0/me?x=1"
+            "https://api.vendor.example/rest/v1.0/me?x=1"
         );
         let at = join_api_path(&base, "@127.0.0.1:9/api/steal").unwrap();
-        assert_eq!(at.host_str(), Some("api.procore.com"));
+        assert_eq!(at.host_str(), Some("api.vendor.example"));
         for bad in [
             "//evil.example/x",
             "\\\\evil.example/x",

@@ -149,7 +149,7 @@ pub struct SandboxConfig {
     pub token_lifetime_seconds: Option<u64>,
     /// When set, every token request is answered only after this delay (a slow vendor, to
     /// test timeouts and concurrent refreshes).
-    pub token_delay: Option<std::time::Duration>,
+    pub token_delay: Option<Duration>,
 }
 
 impl Default for SandboxConfig {
@@ -214,7 +214,7 @@ impl SandboxConfig {
     }
 
     /// Delays every token response.
-    pub fn token_delay(mut self, delay: std::time::Duration) -> Self {
+    pub fn token_delay(mut self, delay: Duration) -> Self {
         self.token_delay = Some(delay);
         self
     }

@@ -134,20 +134,7 @@ async fn run_vendor(
         // Procountor's legacy flow: the vendor's deprecation note, as `token` prints it.
         crate::session::warn_deprecated(provider, kind);
         let started = Instant::now();
-        let result: Result<Token, String> = match kind {
-            GrantKind::ClientCredentials => {
-                client.client_credentials().await.map_err(|e| e.to_string())
-            }
-            GrantKind::AuthorizationCode => browser_login(&client).await,
-            GrantKind::LegacyCredentials => client
-                .legacy_credentials(&user)
-                .await
-                .map_err(|e| e.to_string()),
-            GrantKind::RefreshToken => match &refresh_token {
-                Some(refresh) => client.refresh(refresh).await.map_err(|e| e.to_string()),
-                None => Err("no earlier grant returned a refresh token".into()),
-            },
-        };
+        let result = run_grant(&client, kind, &user, refresh_token.as_ref()).await;
         let time = started.elapsed();
         let result = result.map(|token| {
             let detail = describe_token(&token);
@@ -164,6 +151,39 @@ async fn run_vendor(
             time,
         });
     }
+    rows.push(call_api(&client, vendor, provider, latest.as_ref()).await);
+}
+
+/// One grant against the sandbox.
+async fn run_grant(
+    client: &Client,
+    kind: GrantKind,
+    user: &UserCredentials,
+    refresh_token: Option<&RefreshToken>,
+) -> Result<Token, String> {
+    match kind {
+        GrantKind::ClientCredentials => {
+            client.client_credentials().await.map_err(|e| e.to_string())
+        }
+        GrantKind::AuthorizationCode => browser_login(client).await,
+        GrantKind::LegacyCredentials => client
+            .legacy_credentials(user)
+            .await
+            .map_err(|e| e.to_string()),
+        GrantKind::RefreshToken => match refresh_token {
+            Some(refresh) => client.refresh(refresh).await.map_err(|e| e.to_string()),
+            None => Err("no earlier grant returned a refresh token".into()),
+        },
+    }
+}
+
+/// The descriptor's example API call with the latest token.
+async fn call_api(
+    client: &Client,
+    vendor: Vendor,
+    provider: &Provider,
+    latest: Option<&Token>,
+) -> Row {
     let path = provider
         .descriptor()
         .api
@@ -171,7 +191,7 @@ async fn run_vendor(
         .clone()
         .unwrap_or_default();
     let started = Instant::now();
-    let result = match &latest {
+    let result = match latest {
         Some(token) => match client.send_api(token, &ApiRequest::get(path.clone())).await {
             Ok(response) => match response.error_for_status() {
                 Ok(response) => Ok(format!(
@@ -189,12 +209,12 @@ async fn run_vendor(
         },
         None => Err("no token to call the API with".into()),
     };
-    rows.push(Row {
+    Row {
         vendor: vendor.id().to_owned(),
         step: format!("api GET {path}"),
         result,
         time: started.elapsed(),
-    });
+    }
 }
 
 fn describe_token(token: &Token) -> String {

@@ -1,6 +1,6 @@
 //! `providers` and `describe`: what the descriptors say, never a secret.
 
-use oauth_clients_core::descriptor::ClientAuth;
+use oauth_clients_core::descriptor::{ClientAuth, Descriptor};
 use oauth_clients_core::{GrantKind, Provider};
 use oauth_clients_descriptor::names::looks_secret;
 use serde_json::{Value, json};
@@ -124,13 +124,36 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
             out.push_str(&format!("  {line}\n"));
         }
     }
+    describe_endpoints(d, &mut out);
+    describe_grants(d, &mut out);
+    out.push_str(&format!(
+        "\nclient authentication: {}\ntoken request encoding: {}\n",
+        client_auth_name(d.client_auth),
+        enum_name(&d.token_request.encoding)
+    ));
+    describe_variables(d, &mut out);
+    if !d.api.headers.is_empty() {
+        out.push_str("\nAPI headers:\n");
+        for (name, value) in &d.api.headers {
+            out.push_str(&format!("  {name}: {value}\n"));
+        }
+    }
+    if let Some(note) = &d.lifecycle.note {
+        out.push_str(&format!("\ncaching: {note}\n"));
+    }
+    Ok(out)
+}
+
+fn describe_endpoints(d: &Descriptor, out: &mut String) {
     out.push_str("\nendpoints:\n");
     let e = &d.endpoints;
-    let mut endpoints = vec![("token", Some(&e.token))];
-    endpoints.push(("authorization", e.authorization.as_ref()));
-    endpoints.push(("refresh", e.refresh.as_ref()));
-    endpoints.push(("revocation", e.revocation.as_ref()));
-    endpoints.push(("api_base", e.api_base.as_ref()));
+    let endpoints = [
+        ("token", Some(&e.token)),
+        ("authorization", e.authorization.as_ref()),
+        ("refresh", e.refresh.as_ref()),
+        ("revocation", e.revocation.as_ref()),
+        ("api_base", e.api_base.as_ref()),
+    ];
     for (name, url) in endpoints {
         if let Some(url) = url {
             out.push_str(&format!("  {name}: {url}\n"));
@@ -139,6 +162,9 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
     for (name, url) in &e.extra {
         out.push_str(&format!("  {name}: {url}\n"));
     }
+}
+
+fn describe_grants(d: &Descriptor, out: &mut String) {
     out.push_str("\ngrants:\n");
     for kind in d.grants.kinds() {
         out.push_str(&format!("  {kind}"));
@@ -151,11 +177,9 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
             out.push_str(&format!("    deprecated: {note}\n"));
         }
     }
-    out.push_str(&format!(
-        "\nclient authentication: {}\ntoken request encoding: {}\n",
-        client_auth_name(d.client_auth),
-        enum_name(&d.token_request.encoding)
-    ));
+}
+
+fn describe_variables(d: &Descriptor, out: &mut String) {
     if !d.variables.is_empty() {
         out.push_str("\nvariables (--var NAME=VALUE):\n");
         for (name, var) in &d.variables {
@@ -181,16 +205,6 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
             out.push('\n');
         }
     }
-    if !d.api.headers.is_empty() {
-        out.push_str("\nAPI headers:\n");
-        for (name, value) in &d.api.headers {
-            out.push_str(&format!("  {name}: {value}\n"));
-        }
-    }
-    if let Some(note) = &d.lifecycle.note {
-        out.push_str(&format!("\ncaching: {note}\n"));
-    }
-    Ok(out)
 }
 
 fn client_auth_name(auth: ClientAuth) -> &'static str {

@@ -10,6 +10,9 @@ pub(crate) async fn run(port: u16) -> Result<String, Failure> {
     let config = SandboxConfig::default().port(port);
     let sandbox = Sandbox::start(config)
         .map_err(|err| Failure::usage(format!("cannot start the sandbox on port {port}: {err}")))?;
+    // Listen for Ctrl-C before saying the sandbox is ready: an interrupt that comes right
+    // after the announcement must stop it cleanly, not kill the process.
+    let interrupted = interrupt()?;
     note(&format!(
         "sandbox of procurios, procurify, procore and procountor on {}",
         sandbox.base_url()
@@ -25,8 +28,27 @@ pub(crate) async fn run(port: u16) -> Result<String, Failure> {
     }
     output::stdout(lines.as_bytes())?;
     note("press Ctrl-C to stop");
-    let _ = tokio::signal::ctrl_c().await;
+    interrupted.await;
     note("stopping");
     sandbox.shutdown();
     Ok(String::new())
+}
+
+/// A future that ends at the first Ctrl-C (SIGINT), listening from now on.
+fn interrupt() -> Result<impl Future<Output = ()>, Failure> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut signals = signal(SignalKind::interrupt())
+            .map_err(|err| Failure::vendor(format!("cannot listen for Ctrl-C: {err}")))?;
+        Ok(async move {
+            let _ = signals.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }

@@ -55,10 +55,10 @@ impl Client {
         {
             let mut query = url.query_pairs_mut();
             query.append_pair(&names.response_type, "code");
-            if grant.send_scope {
-                if let Some(scope) = self.scope_param(options.scopes.as_deref()) {
-                    query.append_pair(&names.scope, &scope);
-                }
+            if grant.send_scope
+                && let Some(scope) = self.scope_param(options.scopes.as_deref())
+            {
+                query.append_pair(&names.scope, &scope);
             }
             query.append_pair(&names.client_id, self.config().client_id());
             if let Some(redirect) = &redirect_uri {

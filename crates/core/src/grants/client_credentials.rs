@@ -22,10 +22,10 @@ impl Client {
         let url = self.required_endpoint(EndpointKind::Token)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(kind));
-        if grant.send_scope {
-            if let Some(scope) = self.scope_param(None) {
-                params.set("scope", scope);
-            }
+        if grant.send_scope
+            && let Some(scope) = self.scope_param(None)
+        {
+            params.set("scope", scope);
         }
         if let Some(redirect) = &grant.redirect_uri {
             let value = self.render_param(redirect, "grants.client_credentials.redirect_uri")?;

@@ -1,4 +1,4 @@
-//! The legacy credentials-to-code flow (Procountor's, deprecated by the vendor): the user's
+//! The legacy credentials-to-code flow (deprecated wherever it still exists): the user's
 //! credentials are posted for a code, whose redirect is read but not followed, then the code
 //! is exchanged as usual.
 

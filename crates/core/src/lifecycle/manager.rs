@@ -115,7 +115,7 @@ impl TokenManagerBuilder {
     }
 
     /// Opts in to running the legacy credentials flow with the user's own credentials when
-    /// there is no refresh token (Procountor). The user name becomes the key's subject unless
+    /// there is no refresh token. The user name becomes the key's subject unless
     /// one was set. Has no effect on a custom source.
     pub fn user_credentials(mut self, user: UserCredentials) -> TokenManagerBuilder {
         if let BuilderSource::Client(_, slot) = &mut self.source {
@@ -171,8 +171,8 @@ type Flight = Shared<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Se
 /// Hands out valid access tokens for one key, asking the vendor as rarely as possible.
 ///
 /// - A cached token is returned while it is valid, renewed a margin before it expires (see
-///   [`ManagerOptions::expiry_margin`]); a vendor's advice such as Procurify's "cache the 24 h
-///   token until it expires" comes from the descriptor.
+///   [`ManagerOptions::expiry_margin`]); a vendor's advice (such as "cache the 24 h token until
+///   it expires") comes from the descriptor's `lifecycle`.
 /// - However many tasks ask at once, one token request is in flight per manager; all of them
 ///   get its result, success or error. The request runs in its own task, so a caller that gives
 ///   up does not cancel it, and a rotated refresh token is always stored.
@@ -341,12 +341,11 @@ impl TokenManager {
     /// A valid access token: the cached one, or a new one when it is due for renewal.
     pub async fn access_token(&self) -> Result<AccessToken, Error> {
         // Fast path: under the read lock, no reference count touched.
-        if let Ok(current) = self.inner.current.read() {
-            if let Some(cached) = current.as_ref() {
-                if self.servable(cached, now_unix_ms()) {
-                    return Ok(cached.token.access_token().clone());
-                }
-            }
+        if let Ok(current) = self.inner.current.read()
+            && let Some(cached) = current.as_ref()
+            && self.servable(cached, now_unix_ms())
+        {
+            return Ok(cached.token.access_token().clone());
         }
         Ok(self.token().await?.access_token().clone())
     }
@@ -395,12 +394,11 @@ impl TokenManager {
     /// refreshing once however many callers report the same token.
     pub async fn refresh_rejected(&self, rejected: &AccessToken) -> Result<Arc<Token>, Error> {
         let now = now_unix_ms();
-        if let Some(cached) = self.inner.current() {
-            if cached.is_fresh(now)
-                && cached.token.access_token().expose_secret() != rejected.expose_secret()
-            {
-                return Ok(cached.token.clone());
-            }
+        if let Some(cached) = self.inner.current()
+            && cached.is_fresh(now)
+            && cached.token.access_token().expose_secret() != rejected.expose_secret()
+        {
+            return Ok(cached.token.clone());
         }
         let rejected = Arc::new(rejected.clone());
         // A refresh already under way may give the same token back (another process stored it);
@@ -487,10 +485,10 @@ impl TokenManager {
         let inner = self.inner.clone();
         let task = tokio::spawn(async move {
             let result = inner.refresh(want).await;
-            if let Ok(mut slot) = inner.flight.lock() {
-                if slot.as_ref().is_some_and(|(i, _)| *i == id) {
-                    *slot = None;
-                }
+            if let Ok(mut slot) = inner.flight.lock()
+                && slot.as_ref().is_some_and(|(i, _)| *i == id)
+            {
+                *slot = None;
             }
             result
         });
@@ -657,13 +655,12 @@ impl Inner {
             .max(Duration::from_millis(1));
         let mut announced = false;
         loop {
-            if !self.is_unsaved() {
-                if let Some(stored) = self.read_store().await? {
-                    if self.satisfies(&stored, want) {
-                        self.set_current(stored.clone());
-                        return Ok(Some(stored));
-                    }
-                }
+            if !self.is_unsaved()
+                && let Some(stored) = self.read_store().await?
+                && self.satisfies(&stored, want)
+            {
+                self.set_current(stored.clone());
+                return Ok(Some(stored));
             }
             if self
                 .store
@@ -701,20 +698,19 @@ impl Inner {
 
     async fn refresh_locked(self: &Arc<Self>, want: &Want) -> Result<Arc<Token>, Error> {
         let stored = self.read_store().await?;
-        if !self.is_unsaved() {
-            if let Some(stored) = &stored {
-                if self.satisfies(stored, want) {
-                    self.set_current(stored.clone());
-                    return Ok(stored.clone());
-                }
-            }
+        if !self.is_unsaved()
+            && let Some(stored) = &stored
+            && self.satisfies(stored, want)
+        {
+            self.set_current(stored.clone());
+            return Ok(stored.clone());
         }
         let base = self.newest(stored);
-        if self.is_unsaved() {
-            if let Some(base) = &base {
-                // Store the pair that could not be stored before, before using it up.
-                let _ = self.persist(base).await;
-            }
+        if self.is_unsaved()
+            && let Some(base) = &base
+        {
+            // Store the pair that could not be stored before, before using it up.
+            let _ = self.persist(base).await;
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = match tokio::time::timeout(

@@ -116,17 +116,16 @@ async fn fetch_with_client(
     let can_refresh = client.descriptor().grants.refresh_token.is_some();
     if let Some((previous, refresh_token)) =
         previous.and_then(|p| p.refresh_token().map(|r| (p, r)))
+        && can_refresh
     {
-        if can_refresh {
-            return match client.refresh(refresh_token).await {
-                Ok(token) => Ok(token.inherit_refresh_token(previous)),
-                // The refresh token is dead; a grant that needs no user gets a new pair.
-                Err(err) if err.is_invalid_grant() => {
-                    rerun_grant(client, actor).await.unwrap_or(Err(err))
-                }
-                Err(err) => Err(err),
-            };
-        }
+        return match client.refresh(refresh_token).await {
+            Ok(token) => Ok(token.inherit_refresh_token(previous)),
+            // The refresh token is dead; a grant that needs no user gets a new pair.
+            Err(err) if err.is_invalid_grant() => {
+                rerun_grant(client, actor).await.unwrap_or(Err(err))
+            }
+            Err(err) => Err(err),
+        };
     }
     rerun_grant(client, actor).await.unwrap_or_else(|| {
         Err(Error::authorization_required(

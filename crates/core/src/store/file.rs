@@ -126,10 +126,11 @@ impl FileStore {
     where
         F: FnOnce(&mut Document) -> (bool, T),
     {
-        if let Some(dir) = self.dir() {
-            if !dir.as_os_str().is_empty() && !dir.exists() {
-                fs::create_dir_all(dir).map_err(|e| self.io_err("create directory", dir, e))?;
-            }
+        if let Some(dir) = self.dir()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            fs::create_dir_all(dir).map_err(|e| self.io_err("create directory", dir, e))?;
         }
         let lock_path = self.sibling(".lock");
         let lock_file = open_private(&lock_path, false)

@@ -51,7 +51,7 @@ impl RedisStore {
     /// for TLS, with rustls and the system's root certificates, which `SSL_CERT_FILE` can
     /// replace), namespace `oauth-clients`. Nothing is connected until first use.
     pub fn open(url: &str) -> Result<RedisStore, StoreError> {
-        let name = format!("redis store {}", crate::target::redact_url(url));
+        let name = format!("redis store {}", crate::redact::redact_url(url));
         let client = redis::Client::open(url).map_err(|e| {
             StoreError::new(
                 StoreErrorKind::InvalidConfig,

@@ -192,14 +192,14 @@ impl Checker {
                 }
             }
         }
-        if let Some(cc) = &g.client_credentials {
-            if let Some(uri) = &cc.redirect_uri {
-                fields.push((
-                    "grants.client_credentials.redirect_uri".into(),
-                    uri,
-                    Kind::RedirectUri,
-                ));
-            }
+        if let Some(cc) = &g.client_credentials
+            && let Some(uri) = &cc.redirect_uri
+        {
+            fields.push((
+                "grants.client_credentials.redirect_uri".into(),
+                uri,
+                Kind::RedirectUri,
+            ));
         }
         if let Some(ac) = &g.authorization_code {
             if let Some(uri) = &ac.default_redirect_uri {
@@ -433,16 +433,16 @@ impl Checker {
                         );
                     }
                     Ok(regex) => {
-                        if let Some(example) = &variable.example {
-                            if !regex.is_match(example) {
-                                self.problem(
-                                    format!("{path}.example"),
-                                    At::Value,
-                                    format!(
-                                        "the example `{example}` does not match the pattern `{pattern}`"
-                                    ),
-                                );
-                            }
+                        if let Some(example) = &variable.example
+                            && !regex.is_match(example)
+                        {
+                            self.problem(
+                                format!("{path}.example"),
+                                At::Value,
+                                format!(
+                                    "the example `{example}` does not match the pattern `{pattern}`"
+                                ),
+                            );
                         }
                     }
                 }
@@ -821,14 +821,14 @@ impl Checker {
                 }
             }
         }
-        if let Some(name) = &d.api.request_id_header {
-            if !is_header_name(name) {
-                self.problem(
-                    "api.request_id_header",
-                    At::Value,
-                    format!("`{name}` is not a valid HTTP header name"),
-                );
-            }
+        if let Some(name) = &d.api.request_id_header
+            && !is_header_name(name)
+        {
+            self.problem(
+                "api.request_id_header",
+                At::Value,
+                format!("`{name}` is not a valid HTTP header name"),
+            );
         }
     }
 }
