@@ -259,18 +259,6 @@ fn inner_docs(text: &str) -> TokenStream {
     quote! { #(#lines)* }
 }
 
-/// A raw string literal, so that the embedded YAML stays readable.
-fn raw_string(text: &str) -> Literal {
-    let mut hashes = 1;
-    while text.contains(&format!("\"{}", "#".repeat(hashes))) {
-        hashes += 1;
-    }
-    let fence = "#".repeat(hashes);
-    format!("r{fence}\"{text}\"{fence}")
-        .parse::<Literal>()
-        .unwrap_or_else(|_| Literal::string(text))
-}
-
 fn grant_list(d: &Descriptor) -> String {
     d.grants
         .kinds()
@@ -369,8 +357,26 @@ fn default_redirect_uri(d: &Descriptor) -> Option<&str> {
         })
 }
 
+/// Whether a client of the vendor may need a private key: it signs JWT assertions.
+fn needs_signing_key(d: &Descriptor) -> bool {
+    let grant_methods = d
+        .grants
+        .kinds()
+        .into_iter()
+        .filter_map(|kind| d.grants.common(kind).and_then(|c| c.client_auth))
+        .flat_map(|m| m.methods().iter().copied());
+    d.grants.jwt_bearer.is_some()
+        || d.client_auth
+            .methods()
+            .iter()
+            .copied()
+            .chain(grant_methods)
+            .any(|m| m == ClientAuth::PrivateKeyJwt)
+}
+
+/// Whether the vendor's clients may have no secret: no method it accepts needs one.
 fn is_public(d: &Descriptor) -> bool {
-    d.client_auth == ClientAuth::None
+    !d.client_auth.methods().iter().any(|m| m.needs_secret())
 }
 
 /// The usage example of a vendor's client: builds the config and runs the first grant.
@@ -521,7 +527,6 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
     } = &names;
     let name = &d.name;
     let origin = &source.path;
-    let yaml = raw_string(&source.yaml);
     let module_docs = inner_docs(&module_docs(source));
     let public = is_public(d);
 
@@ -626,7 +631,7 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         new_inits.push(quote! { client_secret });
         to_config.push(quote! { config = config.secret(self.client_secret.clone()); });
     }
-    for (var_name, variable) in &d.variables {
+    for (var_name, variable) in d.variables.iter().filter(|(_, v)| v.from.is_none()) {
         let field = format_ident!("{}", var_name);
         let mut text = variable.description.trim_end().to_owned();
         if let Some(example) = &variable.example {
@@ -640,8 +645,21 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         if variable.secret {
             text.push_str("\n\nA secret: never shown by `Debug`.");
         }
+        if let Some(default) = &variable.default {
+            text.push_str(&format!(
+                "\n\n`None` uses the descriptor's default, `{default}`."
+            ));
+        }
         let doc = docs(&text);
-        if variable.secret {
+        if variable.default.is_some() {
+            fields.push(quote! { #doc pub #field: Option<String>, });
+            new_inits.push(quote! { #field: None });
+            to_config.push(quote! {
+                if let Some(value) = &self.#field {
+                    config = config.variable(#var_name, value.as_str());
+                }
+            });
+        } else if variable.secret {
             fields.push(quote! { #doc pub #field: oauth_clients_core::secrecy::SecretString, });
             new_params.push(quote! { #field: oauth_clients_core::secrecy::SecretString });
             new_inits.push(quote! { #field });
@@ -701,6 +719,40 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
         to_config.push(quote! {
             if let Some(uri) = &self.redirect_uri {
                 config = config.redirect_uri(uri.as_str());
+            }
+        });
+    }
+    if needs_signing_key(d) {
+        fields.push(quote! {
+            /// The private key that signs the client's JWT assertions (the vendor's
+            /// `private_key_jwt` client authentication or JWT-bearer grant).
+            pub signing_key: Option<oauth_clients_core::SigningKey>,
+        });
+        new_inits.push(quote! { signing_key: None });
+        to_config.push(quote! {
+            if let Some(key) = &self.signing_key {
+                config = config.signing_key(key.clone());
+            }
+        });
+    }
+    if d.client_auth.methods().len() > 1 {
+        let listed = d
+            .client_auth
+            .methods()
+            .iter()
+            .map(|m| format!("`{m}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let doc = docs(&format!(
+            "How the client authenticates: one of the methods the vendor accepts ({listed}); `None` uses the first."
+        ));
+        fields.push(
+            quote! { #doc pub client_auth: Option<oauth_clients_core::descriptor::ClientAuth>, },
+        );
+        new_inits.push(quote! { client_auth: None });
+        to_config.push(quote! {
+            if let Some(method) = self.client_auth {
+                config = config.client_auth(method);
             }
         });
     }
@@ -832,6 +884,56 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
                     }
                 });
             }
+            GrantKind::DeviceCode => {
+                let start_doc = docs(
+                    "Asks for a device code and a user code (device authorization grant, RFC 8628): show the user the code and the verification URI, then poll.",
+                );
+                let poll_doc = docs(&format!(
+                    "Polls until the user approves or refuses, or the codes expire (`grant_type={grant_type}`)."
+                ));
+                methods.push(quote! {
+                    #start_doc #extra_doc #attr
+                    pub async fn start_device_authorization(&self) -> Result<oauth_clients_core::DeviceAuthorization, oauth_clients_core::Error> {
+                        self.engine.start_device_authorization().await
+                    }
+
+                    #poll_doc #extra_doc #attr
+                    pub async fn poll_device_token(
+                        &self,
+                        authorization: &oauth_clients_core::DeviceAuthorization,
+                    ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
+                        self.engine.poll_device_token(authorization).await
+                    }
+                });
+            }
+            GrantKind::JwtBearer => {
+                let doc = docs(&format!(
+                    "Gets a token with a JWT assertion signed by the configuration's `signing_key` (JWT-bearer grant, RFC 7523, `grant_type={grant_type}`), for `subject` when the vendor's claims name one."
+                ));
+                methods.push(quote! {
+                    #doc #extra_doc #attr
+                    pub async fn jwt_bearer(
+                        &self,
+                        subject: Option<&str>,
+                    ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
+                        self.engine.jwt_bearer(subject).await
+                    }
+                });
+            }
+            GrantKind::TokenExchange => {
+                let doc = docs(&format!(
+                    "Exchanges an access token for a new token (`grant_type={grant_type}`), e.g. a short-lived token for a long-lived one."
+                ));
+                methods.push(quote! {
+                    #doc #extra_doc #attr
+                    pub async fn exchange_token(
+                        &self,
+                        access_token: &oauth_clients_core::AccessToken,
+                    ) -> Result<oauth_clients_core::Token, oauth_clients_core::Error> {
+                        self.engine.exchange_token(access_token).await
+                    }
+                });
+            }
             GrantKind::LegacyCredentials => {
                 let doc = docs(
                     "Posts the user's own credentials to get an authorization code without a login page, then exchanges the code. The password is a secret of the user's and is never logged.",
@@ -862,11 +964,12 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
     }
     client_text.push_str(&format!("\n\n# Example\n\n{}", example(d, options)));
     let client_doc = docs(&client_text);
-    let yaml_doc = docs(&format!(
-        "The descriptor this module was generated from, `{origin}`."
+    let data_doc = docs(&format!(
+        "The descriptor of {name}, as Rust data (generated from `{origin}`, validated by the generator)."
     ));
+    let data = oauth_clients_descriptor::rust_data::ToRust::to_rust(d);
     let provider_doc = docs(&format!(
-        "The validated descriptor of {name}, parsed once (codegen validated it before embedding it)."
+        "The descriptor of {name}, ready for the engine (built once per process)."
     ));
 
     let too_many = if new_params.len() > 7 {
@@ -877,19 +980,16 @@ fn vendor_module(source: &Source, options: &Options) -> Result<String, String> {
     let tokens = quote! {
         #module_docs
 
-        #yaml_doc
-        pub const DESCRIPTOR_YAML: &str = #yaml;
-
-        /// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+        /// Where [`descriptor`] comes from, relative to the repository root.
         pub const SOURCE: &str = #origin;
 
+        #data_doc
+        pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+            #data
+        }
+
         static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> =
-            std::sync::LazyLock::new(|| {
-                match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-                    Ok(provider) => provider,
-                    Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
-                }
-            });
+            std::sync::LazyLock::new(|| oauth_clients_core::Provider::from_generated(descriptor()));
 
         #provider_doc
         pub fn provider() -> oauth_clients_core::Provider {
@@ -968,7 +1068,6 @@ fn registry(sources: &[Source]) -> TokenStream {
                 id: #id,
                 name: #name,
                 source: #path,
-                yaml: super::#module::DESCRIPTOR_YAML,
                 load: super::#module::provider,
             }
         }
@@ -985,13 +1084,11 @@ fn registry(sources: &[Source]) -> TokenStream {
             pub name: &'static str,
             /// The descriptor's file, relative to the repository root.
             pub source: &'static str,
-            /// The descriptor YAML.
-            pub yaml: &'static str,
             load: fn() -> oauth_clients_core::Provider,
         }
 
         impl ProviderEntry {
-            /// The validated descriptor (parsed once per process).
+            /// The validated descriptor (built once per process).
             pub fn provider(&self) -> oauth_clients_core::Provider {
                 (self.load)()
             }

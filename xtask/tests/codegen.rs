@@ -74,6 +74,8 @@ fn generated_code_for_good_fixtures() {
             "lib.rs",
             "minimal.rs",
             "public_pkce.rs",
+            "query_token.rs",
+            "quirks.rs",
             "registry.rs"
         ]
     );

@@ -70,6 +70,10 @@ pub(crate) enum Command {
         /// Out-of-band: the vendor shows the code in the browser; paste it on stdin.
         #[arg(long)]
         oob: bool,
+        /// Device flow (RFC 8628): shows a code to enter on another device (and a QR code of
+        /// the URL), then waits for the approval.
+        #[arg(long, conflicts_with_all = ["oob", "port"])]
+        device: bool,
         /// Does not open a browser; the URL is printed to stderr in any case.
         #[arg(long)]
         no_browser: bool,
@@ -154,6 +158,19 @@ pub(crate) struct Common {
     /// codes and rotating refresh tokens are resent only when they never left).
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
+    /// How the client authenticates, when the vendor accepts several methods (see `describe`).
+    #[arg(long, value_name = "METHOD")]
+    pub client_auth: Option<String>,
+    /// A private key (PEM file) that signs JWT assertions (`private_key_jwt`, the JWT-bearer
+    /// grant); or the OAUTH_PRIVATE_KEY environment variable with the PEM text.
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<std::path::PathBuf>,
+    /// The key id (`kid`) to name in JWT assertions.
+    #[arg(long, value_name = "KID")]
+    pub key_id: Option<String>,
+    /// The subject of a JWT-bearer assertion (the user or service account it acts for).
+    #[arg(long, value_name = "SUBJECT")]
+    pub subject: Option<String>,
     /// Uses the user's token (the one `login` stored) instead of the client's own token.
     /// `--user=NAME` names the user, to keep several users' logins apart in one store; `login`
     /// stores under the same name.

@@ -93,12 +93,13 @@ async fn run(command: Command) -> Result<String, Failure> {
             common,
         } => {
             let session = Session::new(vendor.as_deref(), &common, None)?;
-            cmd::token::run(&session, grant.as_deref()).await
+            cmd::token::run(&session, grant.as_deref(), common.subject.as_deref()).await
         }
         Command::Login {
             vendor,
             port,
             oob,
+            device,
             no_browser,
             wait,
             mut common,
@@ -109,7 +110,9 @@ async fn run(command: Command) -> Result<String, Failure> {
                      the vendor's out-of-band URI with --oob",
                 );
             }
-            let via = if oob {
+            let via = if device {
+                Via::Device
+            } else if oob {
                 Via::OutOfBand
             } else {
                 Via::Loopback {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use oauth_clients_core::descriptor::ClientAuth;
 use oauth_clients_core::secrecy::SecretString;
 use oauth_clients_core::{
-    Client, ClientConfig, ClientOptions, Fetched, GrantKind, Provider, Token, TokenManager,
-    TokenStore, UserCredentials,
+    Client, ClientConfig, ClientOptions, Fetched, GrantKind, Provider, SigningKey, Token,
+    TokenManager, TokenStore, UserCredentials, escape_control_characters,
 };
 
 use crate::catalog;
@@ -23,6 +23,8 @@ pub(crate) const SECRET_ENV: &str = "OAUTH_CLIENT_SECRET";
 pub(crate) const USERNAME_ENV: &str = "OAUTH_USERNAME";
 /// The environment variable holding a legacy-flow password.
 pub(crate) const PASSWORD_ENV: &str = "OAUTH_PASSWORD";
+/// The environment variable holding a private key (PEM) for JWT assertions.
+pub(crate) const KEY_ENV: &str = "OAUTH_PRIVATE_KEY";
 
 /// The store subject of the user's tokens (`login`'s), without `--user=NAME`.
 const LOGIN_SUBJECT: &str = "login";
@@ -71,6 +73,50 @@ pub(crate) fn parse_rewrites(rewrites: &[String]) -> Result<Vec<(String, String)
             }
         })
         .collect()
+}
+
+/// A client authentication method by name.
+fn parse_client_auth(name: &str) -> Result<ClientAuth, Failure> {
+    [
+        ClientAuth::ClientSecretBasic,
+        ClientAuth::ClientSecretPost,
+        ClientAuth::None,
+        ClientAuth::PrivateKeyJwt,
+        ClientAuth::ClientSecretJwt,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == name)
+    .ok_or_else(|| {
+        Failure::usage(format!(
+            "--client-auth: unknown method `{name}`; expected client_secret_basic, \
+             client_secret_post, none, private_key_jwt or client_secret_jwt"
+        ))
+    })
+}
+
+/// The private key of `--key FILE` or `OAUTH_PRIVATE_KEY` (PEM), for JWT assertions: of the
+/// descriptor's algorithm when it names one, else RS256 or ES256, whichever the key is.
+fn signing_key(
+    descriptor: &oauth_clients_core::descriptor::Descriptor,
+    common: &Common,
+) -> Result<Option<SigningKey>, Failure> {
+    let pem = match (&common.key, env_var(KEY_ENV)) {
+        (Some(path), _) => std::fs::read_to_string(path).map_err(|err| {
+            Failure::usage(format!("--key: cannot read {}: {err}", path.display()))
+        })?,
+        (None, Some(pem)) => pem,
+        (None, None) => return Ok(None),
+    };
+    let pem = SecretString::from(pem);
+    let key = match descriptor.grants.jwt_bearer.as_ref().map(|g| g.algorithm) {
+        Some(algorithm) => SigningKey::from_pem(algorithm, &pem),
+        None => SigningKey::rs256_pem(&pem).or_else(|_| SigningKey::es256_pem(&pem)),
+    }
+    .map_err(|why| Failure::usage(format!("the private key cannot be used: {why}")))?;
+    Ok(Some(match &common.key_id {
+        Some(kid) => key.with_key_id(kid),
+        None => key,
+    }))
 }
 
 /// Reads a non-empty environment variable.
@@ -123,15 +169,26 @@ impl Session {
             ));
         };
         let mut config = ClientConfig::new(client_id);
+        let method = match &common.client_auth {
+            Some(name) => {
+                let method = parse_client_auth(name)?;
+                config = config.client_auth(method);
+                method
+            }
+            None => descriptor.client_auth.preferred(),
+        };
         match env_var(SECRET_ENV) {
             Some(secret) => config = config.secret(SecretString::from(secret)),
-            None if descriptor.client_auth != ClientAuth::None => {
+            None if method.needs_secret() => {
                 return Err(Failure::usage(format!(
                     "{}: the client secret is missing; set the {SECRET_ENV} environment variable",
                     provider.id()
                 )));
             }
             None => {}
+        }
+        if let Some(key) = signing_key(descriptor, common)? {
+            config = config.signing_key(key);
         }
         for var in &common.vars {
             let (name, value) = split_var(var)?;
@@ -202,7 +259,12 @@ impl Session {
                      the client's own token, not a user's",
             )),
             Some(GrantKind::ClientCredentials) => Ok(false),
-            Some(GrantKind::RefreshToken | GrantKind::LegacyCredentials) => Ok(true),
+            Some(
+                GrantKind::RefreshToken
+                | GrantKind::LegacyCredentials
+                | GrantKind::DeviceCode
+                | GrantKind::TokenExchange,
+            ) => Ok(true),
             _ => Ok(self.user_name.is_some() || !has_client_credentials),
         }
     }
@@ -274,10 +336,11 @@ impl Session {
 pub(crate) fn warn_deprecated(provider: &Provider, grant: GrantKind) {
     let grants = &provider.descriptor().grants;
     if let Some(note_text) = grants.common(grant).and_then(|c| c.deprecated) {
-        note(&format!(
+        // The note is the descriptor's text: it may come from anyone.
+        note(&escape_control_characters(&format!(
             "warning: {}: grant `{grant}` is deprecated by the vendor: {note_text}",
             provider.id()
-        ));
+        )));
     }
 }
 

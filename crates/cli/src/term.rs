@@ -75,3 +75,17 @@ impl Spinner {
         }
     }
 }
+
+/// A QR code of `text` drawn with Unicode half blocks, for a terminal; `None` when the text is
+/// too long for one.
+pub(crate) fn qr_code(text: &str) -> Option<String> {
+    use qrcode::QrCode;
+    use qrcode::render::unicode::Dense1x2;
+    let code = QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<Dense1x2>()
+            .dark_color(Dense1x2::Light)
+            .light_color(Dense1x2::Dark)
+            .build(),
+    )
+}

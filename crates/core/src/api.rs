@@ -19,7 +19,7 @@
 use std::fmt;
 
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -31,6 +31,7 @@ use crate::sanitize::Sanitizer;
 use crate::target::{check_secure, display_url, join_api_path};
 use crate::token::Token;
 use crate::transport::{PreparedRequest, RetryPolicy};
+use crate::vars::Escape;
 
 /// Largest API response body read, in bytes.
 pub(crate) const MAX_API_BODY: usize = 16 << 20;
@@ -200,6 +201,12 @@ impl ApiResponse {
         &self.body
     }
 
+    /// The body with the request's secrets (the access token, the client's secret) replaced
+    /// wherever it echoes them, in their common encodings: for showing the body to a person.
+    pub fn body_without_secrets(&self) -> Vec<u8> {
+        self.sanitizer.redact_known(&self.body)
+    }
+
     /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -245,8 +252,30 @@ impl Client {
     /// are joined to `endpoints.api_base`.
     #[doc(hidden)]
     pub fn api_url(&self, path: &str) -> Result<Url, Error> {
+        self.api_url_on(self.resolve_endpoint(&EndpointKind::ApiBase)?, path)
+    }
+
+    /// The API base for a token: the client's, or rendered again with the values the token
+    /// captured (an API origin from the token answer).
+    fn api_base_for(&self, token: &Token) -> Result<Option<Url>, Error> {
+        let template = self.descriptor().endpoints.api_base.as_deref();
+        let captured = token.variables();
+        match template {
+            Some(template) if !captured.is_empty() => {
+                let vars = self.vars().overlay(captured);
+                let text = vars.render_text(template, "endpoints.api_base", Escape::Url)?;
+                let url = Url::parse(&text).map_err(|err| {
+                    Error::config(self.vendor(), format!("the API base is not a URL: {err}"))
+                })?;
+                check_secure(self.vendor(), &url)?;
+                Ok(Some(url))
+            }
+            _ => self.resolve_endpoint(&EndpointKind::ApiBase),
+        }
+    }
+
+    fn api_url_on(&self, base: Option<Url>, path: &str) -> Result<Url, Error> {
         let vendor = self.vendor();
-        let base = self.resolve_endpoint(&EndpointKind::ApiBase)?;
         if path.starts_with("https://") || path.starts_with("http://") {
             let url = Url::parse(path)
                 .map_err(|err| Error::config(vendor, format!("invalid API URL: {err}")))?;
@@ -287,11 +316,16 @@ impl Client {
         request: &ApiRequest,
     ) -> Result<PreparedRequest, Error> {
         let vendor = self.vendor();
-        let mut url = self.api_url(&request.path)?;
-        if !request.query.is_empty() {
+        let api = &self.descriptor().api;
+        let mut url = self.api_url_on(self.api_base_for(token)?, &request.path)?;
+        let access = token.access_token().expose_secret();
+        {
             let mut pairs = url.query_pairs_mut();
             for (name, value) in &request.query {
                 pairs.append_pair(name, value);
+            }
+            if let Some(param) = &api.token_query_param {
+                pairs.append_pair(param, access);
             }
         }
         let target = self.effective_url(&url)?;
@@ -307,11 +341,25 @@ impl Client {
                 Error::config(vendor, format!("request header `{name}`: invalid {what}"))
             })?;
         }
-        let access = token.access_token().expose_secret();
-        let mut bearer = HeaderValue::from_str(&format!("Bearer {access}"))
-            .map_err(|_| Error::config(vendor, "the access token cannot be sent in a header"))?;
-        bearer.set_sensitive(true);
-        headers.insert(AUTHORIZATION, bearer);
+        if api.token_query_param.is_none() {
+            let scheme = api.token_scheme.as_deref().unwrap_or("Bearer");
+            let value = if scheme.is_empty() {
+                access.to_owned()
+            } else {
+                format!("{scheme} {access}")
+            };
+            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+                Error::config(vendor, "the access token cannot be sent in a header")
+            })?;
+            value.set_sensitive(true);
+            let name = match api.token_header.as_deref() {
+                Some(name) => HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    Error::config(vendor, "`api.token_header` is not a valid header name")
+                })?,
+                None => AUTHORIZATION,
+            };
+            headers.insert(name, value);
+        }
         let body = match &request.body {
             None => None,
             Some(ApiBody::Json(value)) => {

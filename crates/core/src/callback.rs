@@ -1,6 +1,7 @@
 //! The authorization request in progress, and the one parser of what comes back to the
 //! redirect URI.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use secrecy::ExposeSecret as _;
@@ -103,6 +104,9 @@ pub struct Callback {
     pub error_uri: Option<String>,
     /// The issuer of the authorization response (RFC 9207), when sent.
     pub iss: Option<String>,
+    /// The other parameters, by name (a vendor's company id, or its renamed code). `Debug`
+    /// shows their names only.
+    pub params: BTreeMap<String, String>,
 }
 
 impl fmt::Debug for Callback {
@@ -114,6 +118,7 @@ impl fmt::Debug for Callback {
             .field("error_description", &self.error_description)
             .field("error_uri", &self.error_uri)
             .field("iss", &self.iss)
+            .field("params", &self.params.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -139,7 +144,10 @@ impl Callback {
                 "error_description" => &mut callback.error_description,
                 "error_uri" => &mut callback.error_uri,
                 "iss" => &mut callback.iss,
-                _ => continue,
+                other => {
+                    callback.params.entry(other.to_owned()).or_insert(value);
+                    continue;
+                }
             };
             if slot.is_none() {
                 *slot = Some(value);
@@ -154,6 +162,19 @@ impl Callback {
             code: Some(code),
             state,
             ..Callback::default()
+        }
+    }
+
+    /// The value of a parameter by name, standard or not (`code` and `state` included).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        match name {
+            "code" => self.code.as_ref().map(|c| c.expose_secret()),
+            "state" => self.state.as_deref(),
+            "error" => self.error.as_deref(),
+            "error_description" => self.error_description.as_deref(),
+            "error_uri" => self.error_uri.as_deref(),
+            "iss" => self.iss.as_deref(),
+            other => self.params.get(other).map(String::as_str),
         }
     }
 

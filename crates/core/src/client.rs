@@ -116,7 +116,8 @@ impl Client {
     ) -> Result<Client, Error> {
         let descriptor = provider.descriptor();
         let vendor = descriptor.id.as_str();
-        let vars = Vars::resolve(&provider, config.variables(), config.environment_name())?;
+        let mut vars = Vars::resolve(&provider, config.variables(), config.environment_name())?;
+        vars.set("client_id", config.client_id());
         let transport =
             Transport::new(vendor, options, descriptor.api.request_id_header.as_deref())?;
         let endpoints = Endpoints::resolve(descriptor, &vars);

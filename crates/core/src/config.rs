@@ -6,7 +6,8 @@ use std::fmt;
 use oauth_clients_descriptor::names::looks_secret;
 use secrecy::SecretString;
 
-use crate::descriptor::GrantKind;
+use crate::descriptor::{ClientAuth, GrantKind};
+use crate::jwt::SigningKey;
 use crate::secret::Password;
 
 /// What a user supplies for one vendor: credentials, tenant variables, environment, scopes.
@@ -32,6 +33,8 @@ pub struct ClientConfig {
     scopes: Option<Vec<String>>,
     redirect_uri: Option<String>,
     grant_types: BTreeMap<GrantKind, String>,
+    client_auth: Option<ClientAuth>,
+    signing_key: Option<SigningKey>,
 }
 
 impl ClientConfig {
@@ -85,6 +88,30 @@ impl ClientConfig {
         self
     }
 
+    /// Authenticates with `method` instead of the vendor's preferred one; the vendor must list
+    /// it among the methods it accepts (`client_auth` in the descriptor).
+    pub fn client_auth(mut self, method: ClientAuth) -> ClientConfig {
+        self.client_auth = Some(method);
+        self
+    }
+
+    /// The private key that signs the client's JWT assertions (`private_key_jwt`, the
+    /// JWT-bearer grant).
+    pub fn signing_key(mut self, key: SigningKey) -> ClientConfig {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// The client authentication method chosen, when one was.
+    pub fn client_auth_choice(&self) -> Option<ClientAuth> {
+        self.client_auth
+    }
+
+    /// The signing key, when set.
+    pub fn signing_key_value(&self) -> Option<&SigningKey> {
+        self.signing_key.as_ref()
+    }
+
     /// The client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
@@ -134,6 +161,8 @@ impl fmt::Debug for ClientConfig {
             .field("scopes", &self.scopes)
             .field("redirect_uri", &self.redirect_uri)
             .field("grant_types", &self.grant_types)
+            .field("client_auth", &self.client_auth)
+            .field("signing_key", &self.signing_key)
             .finish()
     }
 }

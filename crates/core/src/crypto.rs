@@ -43,6 +43,15 @@ pub(crate) fn basic_auth(client_id: &str, secret: &SecretString) -> SecretString
     SecretString::from(value)
 }
 
+/// `Basic base64(id ":" secret)` without form-encoding, for vendors that expect it.
+pub(crate) fn basic_auth_raw(client_id: &str, secret: &SecretString) -> SecretString {
+    let raw = format!("{client_id}:{}", secret.expose_secret());
+    SecretString::from(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

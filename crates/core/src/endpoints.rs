@@ -22,6 +22,14 @@ pub enum EndpointKind {
     Refresh,
     /// `endpoints.revocation`.
     Revocation,
+    /// `endpoints.introspection`.
+    Introspection,
+    /// `endpoints.device_authorization`.
+    DeviceAuthorization,
+    /// `endpoints.userinfo`.
+    Userinfo,
+    /// `endpoints.jwks`.
+    Jwks,
     /// `endpoints.api_base`.
     ApiBase,
     /// `endpoints.extra.<name>`.
@@ -35,6 +43,10 @@ impl fmt::Display for EndpointKind {
             EndpointKind::Token => f.write_str("token"),
             EndpointKind::Refresh => f.write_str("refresh"),
             EndpointKind::Revocation => f.write_str("revocation"),
+            EndpointKind::Introspection => f.write_str("introspection"),
+            EndpointKind::DeviceAuthorization => f.write_str("device_authorization"),
+            EndpointKind::Userinfo => f.write_str("userinfo"),
+            EndpointKind::Jwks => f.write_str("jwks"),
             EndpointKind::ApiBase => f.write_str("api_base"),
             EndpointKind::Extra(name) => write!(f, "extra.{name}"),
         }
@@ -63,6 +75,18 @@ impl Endpoints {
             ),
             (EndpointKind::Refresh, &e.refresh, "refresh"),
             (EndpointKind::Revocation, &e.revocation, "revocation"),
+            (
+                EndpointKind::Introspection,
+                &e.introspection,
+                "introspection",
+            ),
+            (
+                EndpointKind::DeviceAuthorization,
+                &e.device_authorization,
+                "device_authorization",
+            ),
+            (EndpointKind::Userinfo, &e.userinfo, "userinfo"),
+            (EndpointKind::Jwks, &e.jwks, "jwks"),
             (EndpointKind::ApiBase, &e.api_base, "api_base"),
         ];
         for (kind, template, name) in optional {

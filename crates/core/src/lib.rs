@@ -40,6 +40,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
+mod jwt;
 mod lifecycle;
 mod redact;
 mod request;
@@ -63,13 +64,17 @@ pub use client::Client;
 pub use config::{ClientConfig, UserCredentials};
 pub use endpoints::EndpointKind;
 pub use error::{DescriptorError, Error};
+pub use grants::{DeviceAuthorization, DevicePoll};
+pub use jwt::SigningKey;
 pub use lifecycle::{
     AuthorizedClient, Fetched, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder,
     TokenSource,
 };
 pub use oauth_clients_descriptor::{GrantKind, Provider};
-pub use sanitize::sanitize_text;
-pub use secret::{AccessToken, AuthorizationCode, CsrfState, Password, PkceVerifier, RefreshToken};
+pub use sanitize::{escape_control_characters, sanitize_text};
+pub use secret::{
+    AccessToken, AuthorizationCode, CsrfState, DeviceCode, Password, PkceVerifier, RefreshToken,
+};
 pub use store::{StoreError, StoreErrorKind, TokenStore};
 pub use token::Token;
 pub use transport::ClientOptions;

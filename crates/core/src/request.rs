@@ -2,16 +2,20 @@
 //! turn into a [`PreparedRequest`], which the transport sends and the response parser reads.
 
 use oauth_clients_descriptor::GrantKind;
-use oauth_clients_descriptor::schema::{BodyEncoding, ClientAuth};
+use oauth_clients_descriptor::schema::{
+    BasicAuthEncoding, BodyEncoding, ClientAuth, HttpMethod, ParamsIn, TokenRequest,
+};
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::client::{Client, required_secret};
+use crate::client::{Client, insert_header, required_secret};
 use crate::error::Error;
 use crate::target::display_url;
+use crate::token::now_unix;
 use crate::transport::{PreparedRequest, RetryPolicy};
+use crate::vars::Escape;
 
 /// Parameters of one token request, in order. Not `Debug`: values include secrets.
 #[derive(Default)]
@@ -27,6 +31,20 @@ impl Params {
         }
     }
 
+    /// Removes a parameter.
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| n != name);
+    }
+
+    /// Renames a parameter, keeping its place.
+    fn rename(&mut self, from: &str, to: &str) {
+        for (name, _) in &mut self.0 {
+            if name == from {
+                *name = to.to_owned();
+            }
+        }
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
@@ -34,7 +52,7 @@ impl Params {
 
 /// One token request a grant wants made.
 pub(crate) struct TokenCall {
-    /// The grant, for messages ("the refresh token was refused").
+    /// The grant, for its settings and for messages ("the refresh token was refused").
     pub(crate) grant: GrantKind,
     /// The vendor's URL (before rewriting).
     pub(crate) url: Url,
@@ -45,49 +63,191 @@ pub(crate) struct TokenCall {
 }
 
 impl Client {
-    /// Builds a token request: client authentication, the descriptor's headers, body encoding,
-    /// the target URL with rewrites applied. Makes no request.
+    /// The client authentication method of `grant`: the user's choice (which the vendor must
+    /// accept), else the grant's preferred method, else the descriptor's.
+    pub(crate) fn client_auth_method(&self, grant: GrantKind) -> Result<ClientAuth, Error> {
+        let descriptor = self.descriptor();
+        let accepted = descriptor
+            .grants
+            .common(grant)
+            .and_then(|c| c.client_auth)
+            .unwrap_or(&descriptor.client_auth);
+        match self.config().client_auth_choice() {
+            None => Ok(accepted.preferred()),
+            Some(method) if accepted.accepts(method) => Ok(method),
+            Some(method) => Err(Error::config(
+                self.vendor(),
+                format!(
+                    "the vendor does not accept client authentication `{method}` for grant \
+                     `{grant}`; it accepts: {}",
+                    accepted
+                        .methods()
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Builds a token request: client authentication, the descriptor's headers, parameter
+    /// names, method and body encoding, the target URL with rewrites applied. Makes no request.
     pub(crate) fn prepare_token_request(&self, call: TokenCall) -> Result<PreparedRequest, Error> {
         let descriptor = self.descriptor();
-        let vendor = self.vendor();
+        let common = descriptor.grants.common(call.grant);
+        let settings = descriptor
+            .token_request
+            .with(common.and_then(|c| c.token_request));
         let TokenCall {
-            url,
+            grant,
+            mut url,
             mut params,
-            secrets,
+            mut secrets,
             ..
         } = call;
+        let mut headers = self.inner.token_headers.clone()?;
+        for (name, value) in common
+            .and_then(|c| c.token_request)
+            .iter()
+            .flat_map(|t| &t.headers)
+        {
+            let used_by = format!("grants.{grant}.token_request.headers.{name}");
+            let value = self.render_param(value, &used_by)?;
+            insert_header(&mut headers, name, &value).map_err(|what| {
+                Error::config(
+                    self.vendor(),
+                    format!("`{used_by}` is not a valid header {what}"),
+                )
+            })?;
+        }
+        let method = self.client_auth_method(grant)?;
+        self.authenticate(
+            method,
+            &settings,
+            &url,
+            &mut params,
+            &mut headers,
+            &mut secrets,
+        )?;
+        if common.is_some_and(|c| !c.send_grant_type) {
+            params.remove("grant_type");
+        }
+        for (standard, renamed) in &settings.param_names {
+            params.rename(standard, renamed);
+        }
+        for (name, value) in &settings.query_params {
+            let used_by = format!("token_request.query_params.{name}");
+            let value = self.vars().render_text(value, &used_by, Escape::Plain)?;
+            url.query_pairs_mut().append_pair(name, &value);
+        }
+        let in_query = settings.method == HttpMethod::Get || settings.params_in == ParamsIn::Query;
+        let body = if in_query {
+            let mut query = url.query_pairs_mut();
+            for (name, value) in params.iter() {
+                query.append_pair(name, value);
+            }
+            None
+        } else {
+            Some(encode_body(settings.encoding, &params))
+        };
+        let target = self.transport().target(&url)?;
+        let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        Ok(PreparedRequest {
+            method: match settings.method {
+                HttpMethod::Post => Method::POST,
+                HttpMethod::Get => Method::GET,
+            },
+            endpoint: display_url(&target),
+            url: target,
+            headers,
+            body,
+            sanitizer: self.sanitizer_with(&secret_refs),
+        })
+    }
+
+    /// Adds the client's credentials to a token request, per `method`.
+    fn authenticate(
+        &self,
+        method: ClientAuth,
+        settings: &TokenRequest,
+        url: &Url,
+        params: &mut Params,
+        headers: &mut HeaderMap,
+        secrets: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        let vendor = self.vendor();
         let config = self.config();
         let client_id = config.client_id();
-        let mut headers = self.inner.token_headers.clone()?;
-        match descriptor.client_auth {
+        match method {
             ClientAuth::ClientSecretPost => {
-                let secret = required_secret(vendor, config.client_secret(), "client_secret_post")?;
+                let secret = required_secret(vendor, config.client_secret(), method.as_str())?;
                 params.set("client_id", client_id);
                 params.set("client_secret", secret.expose_secret());
             }
             ClientAuth::ClientSecretBasic => {
-                let secret =
-                    required_secret(vendor, config.client_secret(), "client_secret_basic")?;
-                let basic = crate::crypto::basic_auth(client_id, secret);
+                let secret = required_secret(vendor, config.client_secret(), method.as_str())?;
+                let basic = match settings.basic_auth_encoding {
+                    BasicAuthEncoding::FormUrlencoded => {
+                        crate::crypto::basic_auth(client_id, secret)
+                    }
+                    BasicAuthEncoding::None => crate::crypto::basic_auth_raw(client_id, secret),
+                };
+                secrets.push(
+                    basic
+                        .expose_secret()
+                        .trim_start_matches("Basic ")
+                        .to_owned(),
+                );
                 let mut value = HeaderValue::from_str(basic.expose_secret()).map_err(|_| {
                     Error::config(vendor, "the client id or secret cannot be sent in a header")
                 })?;
                 value.set_sensitive(true);
                 headers.insert(AUTHORIZATION, value);
+                if settings.client_id_in_body {
+                    params.set("client_id", client_id);
+                }
             }
             ClientAuth::None => params.set("client_id", client_id),
+            ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {
+                let assertion = self.client_assertion(method, url)?;
+                secrets.push(assertion.expose_secret().to_owned());
+                params.set("client_id", client_id);
+                params.set(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                );
+                params.set("client_assertion", assertion.expose_secret());
+            }
         }
-        let body = encode_body(descriptor.token_request.encoding, &params);
-        let target = self.transport().target(&url)?;
-        let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
-        Ok(PreparedRequest {
-            method: Method::POST,
-            endpoint: display_url(&target),
-            url: target,
-            headers,
-            body: Some(body),
-            sanitizer: self.sanitizer_with(&secret_refs),
-        })
+        Ok(())
+    }
+
+    /// A signed client assertion whose audience is the token endpoint (the vendor's URL, before
+    /// any rewrite).
+    fn client_assertion(&self, method: ClientAuth, url: &Url) -> Result<SecretString, Error> {
+        let vendor = self.vendor();
+        let mut audience = url.clone();
+        audience.set_query(None);
+        let claims = crate::jwt::client_assertion_claims(
+            self.config().client_id(),
+            audience.as_str(),
+            now_unix(),
+        );
+        let jwt = if method == ClientAuth::PrivateKeyJwt {
+            let key = self.config().signing_key_value().ok_or_else(|| {
+                Error::config(
+                    vendor,
+                    "`private_key_jwt` needs the client's private key: set \
+                     ClientConfig::signing_key",
+                )
+            })?;
+            key.sign(vendor, &claims)?
+        } else {
+            let secret = required_secret(vendor, self.config().client_secret(), method.as_str())?;
+            crate::jwt::sign_with_secret(vendor, secret, &claims)?
+        };
+        Ok(SecretString::from(jwt))
     }
 }
 
@@ -165,5 +325,15 @@ mod tests {
             "{text}"
         );
         assert!(text.ends_with(&format!("--{boundary}--\r\n")), "{text}");
+    }
+
+    #[test]
+    fn renames_keep_the_order() {
+        let mut params = Params::default();
+        params.set("client_id", "a");
+        params.set("grant_type", "x");
+        params.rename("client_id", "client_key");
+        params.remove("grant_type");
+        assert_eq!(params.iter().collect::<Vec<_>>(), [("client_key", "a")]);
     }
 }

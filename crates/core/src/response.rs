@@ -23,7 +23,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use oauth_clients_descriptor::schema::TokenResponseQuirks;
+use std::collections::BTreeMap;
+
+use oauth_clients_descriptor::schema::{ExpiresAtFormat, ExpiresInUnit, TokenResponseQuirks};
 use serde_json::{Map, Value};
 
 use crate::error::Error;
@@ -38,6 +40,9 @@ pub(crate) const MAX_TOKEN_BODY: usize = 1 << 20;
 /// Longest lifetime accepted; longer ones are capped (with a warning): a vendor that says
 /// "68 years" is wrong or hostile, and the token is better checked again within a year.
 pub(crate) const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
+
+/// Longest refresh-token lifetime accepted (ten years); longer ones are capped.
+const MAX_REFRESH_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 
 const STANDARD_FIELDS: [&str; 5] = [
     "access_token",
@@ -179,6 +184,21 @@ pub(crate) fn token_response(
     if let Some(err) = object.as_ref().and_then(|o| meta.oauth_error(o)) {
         return Err(err);
     }
+    if let (Some(field), Some(object)) = (&quirks.success_field, &object)
+        && object.get(field) == Some(&Value::Bool(false))
+    {
+        let mut failure = Map::new();
+        failure.insert("error".into(), Value::String("request_failed".into()));
+        for key in ["message", "msg", "description"] {
+            if let Some(text) = object.get(key).filter(|v| v.is_string()) {
+                failure.insert("error_description".into(), text.clone());
+                break;
+            }
+        }
+        return Err(meta
+            .oauth_error(&failure)
+            .unwrap_or_else(|| meta.invalid("the vendor says the request failed", body)));
+    }
     if !(200..300).contains(&meta.status) {
         let reason = if (300..400).contains(&meta.status) {
             "the token endpoint answered with a redirect, which is not followed".to_owned()
@@ -242,6 +262,28 @@ fn token_from_object(
     };
     let issued_at = created_at.unwrap_or(now);
     let expires_at = expires_at(meta, &object, body, quirks, issued_at, &access_token)?;
+    let refresh_field = quirks
+        .refresh_expires_in_field
+        .as_deref()
+        .unwrap_or("refresh_token_expires_in");
+    let refresh_expires_at = match object.get(refresh_field).map(seconds) {
+        Some(Seconds::Value(n)) if n > 0 => {
+            Some(issued_at.saturating_add(n.min(MAX_REFRESH_EXPIRES_IN)))
+        }
+        _ => None,
+    };
+    let mut additional = BTreeMap::new();
+    for (name, path) in &quirks.additional_tokens {
+        let Some(inner) = object_at(&object, path) else {
+            continue;
+        };
+        let mut plain = quirks.clone();
+        plain.additional_tokens.clear();
+        additional.insert(
+            name.clone(),
+            token_from_object(meta, inner.clone(), body, &plain, now)?,
+        );
+    }
     for key in STANDARD_FIELDS {
         object.remove(key);
     }
@@ -250,7 +292,23 @@ fn token_from_object(
     token.token_type = token_type;
     token.scope = scope;
     token.extra = object;
+    token.refresh_expires_at = refresh_expires_at;
+    token.additional = additional;
     Ok(token)
+}
+
+/// The object found by following `keys` from `object`.
+pub(crate) fn object_at<'a>(
+    object: &'a Map<String, Value>,
+    keys: &[String],
+) -> Option<&'a Map<String, Value>> {
+    let (first, rest) = keys.split_first()?;
+    let inner = object.get(first)?.as_object()?;
+    if rest.is_empty() {
+        Some(inner)
+    } else {
+        object_at(inner, rest)
+    }
 }
 
 fn non_empty_string(value: Option<&Value>) -> Option<String> {
@@ -311,8 +369,10 @@ fn check_token_type(
     ))
 }
 
-/// When the token expires: `expires_in` from the issue time, else the JWT's `exp`, else the
-/// descriptor's default lifetime; every lifetime capped.
+/// When the token expires: never when the vendor says its tokens do not; else the lifetime
+/// (`expires_in`, or the descriptor's field, in its unit) from the issue time; else the
+/// absolute expiry field; else the JWT's `exp`; else the descriptor's default lifetime. Every
+/// lifetime is capped.
 fn expires_at(
     meta: &ResponseMeta<'_>,
     object: &Map<String, Value>,
@@ -321,35 +381,80 @@ fn expires_at(
     issued_at: u64,
     access_token: &str,
 ) -> Result<Option<u64>, Error> {
-    let expires_in = match object.get("expires_in") {
+    if quirks.never_expires {
+        return Ok(None);
+    }
+    let field = quirks.expires_in_field.as_deref().unwrap_or("expires_in");
+    let expires_in = match object.get(field) {
         None | Some(Value::Null) => None,
         Some(value) => match seconds(value) {
             Seconds::Value(0) => None,
-            Seconds::Value(n) => Some(cap_lifetime(meta.vendor, n)),
-            Seconds::Negative => return Err(meta.invalid("`expires_in` is negative", body)),
-            Seconds::NotANumber => return Err(meta.invalid("`expires_in` is not a number", body)),
+            Seconds::Value(n) => {
+                let n = match quirks.expires_in_unit {
+                    ExpiresInUnit::Seconds => n,
+                    ExpiresInUnit::Milliseconds => n / 1000,
+                };
+                Some(cap_lifetime(meta.vendor, n))
+            }
+            Seconds::Negative => return Err(meta.invalid(format!("`{field}` is negative"), body)),
+            Seconds::NotANumber => {
+                return Err(meta.invalid(format!("`{field}` is not a number"), body));
+            }
         },
     };
     if let Some(n) = expires_in {
         return Ok(Some(issued_at.saturating_add(n)));
     }
+    let cap = |at: u64| {
+        let latest = issued_at.saturating_add(MAX_EXPIRES_IN);
+        if at > latest {
+            issued_at.saturating_add(cap_lifetime(meta.vendor, at - issued_at))
+        } else {
+            at
+        }
+    };
+    if let Some(field) = &quirks.expires_at_field
+        && let Some(value) = object.get(field).filter(|v| !v.is_null())
+    {
+        let at = absolute_time(value, quirks.expires_at_format).ok_or_else(|| {
+            meta.invalid(
+                format!("`{field}` is not a time the descriptor's format reads"),
+                body,
+            )
+        })?;
+        return Ok(Some(cap(at)));
+    }
     let from_jwt = quirks
         .jwt_expiry
         .then(|| jwt_exp(access_token))
         .flatten()
-        .map(|exp| {
-            let latest = issued_at.saturating_add(MAX_EXPIRES_IN);
-            if exp > latest {
-                issued_at.saturating_add(cap_lifetime(meta.vendor, exp - issued_at))
-            } else {
-                exp
-            }
-        });
+        .map(cap);
     Ok(from_jwt.or_else(|| {
         quirks
             .default_expires_in
             .map(|d| issued_at.saturating_add(d.min(MAX_EXPIRES_IN)))
     }))
+}
+
+/// An absolute time as Unix seconds, in the descriptor's format.
+fn absolute_time(value: &Value, format: ExpiresAtFormat) -> Option<u64> {
+    match format {
+        ExpiresAtFormat::UnixSeconds => match seconds(value) {
+            Seconds::Value(n) => Some(n),
+            _ => None,
+        },
+        ExpiresAtFormat::UnixMillis => match seconds(value) {
+            Seconds::Value(n) => Some(n / 1000),
+            _ => None,
+        },
+        ExpiresAtFormat::Rfc3339 => {
+            let text = value.as_str()?;
+            let at =
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .ok()?;
+            u64::try_from(at.unix_timestamp()).ok()
+        }
+    }
 }
 
 /// A lifetime, capped at [`MAX_EXPIRES_IN`] with a warning.

@@ -54,7 +54,16 @@ impl Sanitizer {
         }
         self.values.push(secret.to_owned());
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        for literal in base64_forms(secret.as_bytes()) {
+        // Base64 of the secret, and of the forms it takes in a request body, at any offset.
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"').to_owned();
+        let encoded_forms = [secret.to_owned(), form, json];
+        let literals: Vec<String> = encoded_forms
+            .iter()
+            .flat_map(|form| base64_forms(form.as_bytes()))
+            .collect();
+        for literal in literals {
             if literal.len() >= MIN_SECRET_LEN && !self.literals.contains(&literal) {
                 self.literals.push(literal);
             }
@@ -151,24 +160,27 @@ impl View {
 /// The text as it is, and with JSON escapes, HTML entities and percent-encoding decoded (and
 /// JSON then percent, for an encoded value inside a JSON string).
 fn views(text: &str) -> Vec<View> {
-    let raw = decode(text, |_| None);
-    let json = decode(text, json_escape);
-    let json_percent = decode(&json.text, percent_escape);
-    let json_percent = View {
-        spans: json_percent
-            .spans
-            .iter()
-            .map(|(start, range)| (*start, json.original(range.clone())))
-            .collect(),
-        text: json_percent.text,
-    };
-    vec![
-        raw,
-        json,
-        decode(text, html_escape),
-        decode(text, percent_escape),
-        json_percent,
-    ]
+    type Escape = fn(&str) -> Option<(char, usize)>;
+    const DECODERS: [Escape; 3] = [json_escape, html_escape, percent_escape];
+    let mut views = vec![decode(text, |_| None)];
+    // Each decoding, and each pair of them: a secret escaped twice (a JSON request echoed in
+    // a JSON message, HTML inside JSON, a percent-encoded URL inside a percent-encoded one).
+    for first in DECODERS {
+        let once = decode(text, first);
+        for second in DECODERS {
+            let twice = decode(&once.text, second);
+            views.push(View {
+                spans: twice
+                    .spans
+                    .iter()
+                    .map(|(start, range)| (*start, once.original(range.clone())))
+                    .collect(),
+                text: twice.text,
+            });
+        }
+        views.push(once);
+    }
+    views
 }
 
 /// Decodes `text` with `escape`, which reads one escape at the start of a slice and returns the
@@ -469,6 +481,32 @@ fn floor_char_boundary(text: &str, mut at: usize) -> usize {
 /// Sanitizes any text with no known secrets (for tools' own messages about vendor text).
 pub fn sanitize_text(text: &str) -> String {
     Sanitizer::new().clean(text, VALUE_CHARS)
+}
+
+/// Escapes the characters of `text` that could act on a terminal (C0/C1 controls, direction
+/// overrides) as `\u{…}`, keeping line breaks: for texts shown whole, such as a descriptor's
+/// notes, that come from someone else.
+pub fn escape_control_characters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_control(c) && c != '\n' {
+            let _ = write!(out, "{}", c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Sanitizer {
+    /// `bytes` with every known secret (in its common encodings) replaced, when they are text;
+    /// other bytes as they are. Nothing else is touched: for results shown whole.
+    pub(crate) fn redact_known(&self, bytes: &[u8]) -> Vec<u8> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if !self.values.is_empty() => self.scrub_known(text).into_bytes(),
+            _ => bytes.to_vec(),
+        }
+    }
 }
 
 #[cfg(test)]

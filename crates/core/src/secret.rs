@@ -77,6 +77,10 @@ secret_type!(
     /// A user's password (the legacy credentials flow).
     Password
 );
+secret_type!(
+    /// A device code (RFC 8628): whoever holds it gets the token once the user approves.
+    DeviceCode
+);
 
 impl CsrfState {
     /// Whether `got` is this state, compared in constant time.

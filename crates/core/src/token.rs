@@ -1,5 +1,6 @@
 //! Tokens as the engine returns them and as stores keep them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +21,13 @@ pub struct Token {
     pub(crate) issued_at: u64,
     pub(crate) scope: Option<String>,
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
+    /// Unix seconds at which the refresh token expires, when the vendor said.
+    pub(crate) refresh_expires_at: Option<u64>,
+    /// Values captured from the vendor's answers (descriptor variables with `from`), which
+    /// shape later URLs: an API origin, a company id.
+    pub(crate) variables: BTreeMap<String, String>,
+    /// Further tokens of the same answer (`token_response.additional_tokens`), by name.
+    pub(crate) additional: BTreeMap<String, Token>,
 }
 
 impl Token {
@@ -33,6 +41,9 @@ impl Token {
             issued_at,
             scope: None,
             extra: serde_json::Map::new(),
+            refresh_expires_at: None,
+            variables: BTreeMap::new(),
+            additional: BTreeMap::new(),
         }
     }
 
@@ -88,17 +99,51 @@ impl Token {
         self.expires_at.map(|e| e.saturating_sub(self.issued_at))
     }
 
-    /// Keeps `previous`'s refresh token when this (refreshed) token came without one.
+    /// When the refresh token expires, when the vendor said.
+    pub fn refresh_token_expires_at_unix(&self) -> Option<u64> {
+        self.refresh_expires_at
+    }
+
+    /// The values captured from the vendor's answers (descriptor variables with `from`), such
+    /// as an API origin.
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
+    }
+
+    /// A further token of the same answer (`token_response.additional_tokens`), e.g. a user
+    /// token beside a bot token.
+    pub fn additional(&self, name: &str) -> Option<&Token> {
+        self.additional.get(name)
+    }
+
+    /// The names of the further tokens of the same answer.
+    pub fn additional_names(&self) -> impl Iterator<Item = &str> {
+        self.additional.keys().map(String::as_str)
+    }
+
+    /// Keeps what `previous` had and this (refreshed) token lacks: the refresh token and its
+    /// expiry, and the captured values (a refresh answer rarely repeats them).
     pub(crate) fn inherit_refresh_token(mut self, previous: &Token) -> Token {
         if self.refresh_token.is_none() {
             self.refresh_token = previous.refresh_token.clone();
+            self.refresh_expires_at = previous.refresh_expires_at;
+        }
+        for (name, value) in &previous.variables {
+            self.variables
+                .entry(name.clone())
+                .or_insert_with(|| value.clone());
         }
         self
     }
 
     /// Serializes the token, secrets included, for a token store. Handle the result as a secret.
     pub fn to_storage_json(&self) -> String {
-        let stored = StoredToken {
+        // Serializing plain strings, numbers and JSON values cannot fail.
+        serde_json::to_string(&self.stored()).unwrap_or_default()
+    }
+
+    fn stored(&self) -> StoredToken {
+        StoredToken {
             access_token: self.access_token.expose_secret().to_owned(),
             token_type: self.token_type.clone(),
             refresh_token: self
@@ -109,15 +154,24 @@ impl Token {
             issued_at: self.issued_at,
             scope: self.scope.clone(),
             extra: self.extra.clone(),
-        };
-        // Serializing plain strings, numbers and JSON values cannot fail.
-        serde_json::to_string(&stored).unwrap_or_default()
+            refresh_expires_at: self.refresh_expires_at,
+            variables: self.variables.clone(),
+            additional: self
+                .additional
+                .iter()
+                .map(|(name, token)| (name.clone(), token.stored()))
+                .collect(),
+        }
     }
 
     /// Reads a token written by [`Token::to_storage_json`].
     pub fn from_storage_json(json: &str) -> Result<Token, serde_json::Error> {
         let stored: StoredToken = serde_json::from_str(json)?;
-        Ok(Token {
+        Ok(Token::from_stored(stored))
+    }
+
+    fn from_stored(stored: StoredToken) -> Token {
+        Token {
             access_token: AccessToken::new(stored.access_token),
             token_type: stored.token_type,
             refresh_token: stored.refresh_token.map(RefreshToken::new),
@@ -125,7 +179,14 @@ impl Token {
             issued_at: stored.issued_at,
             scope: stored.scope,
             extra: stored.extra,
-        })
+            refresh_expires_at: stored.refresh_expires_at,
+            variables: stored.variables,
+            additional: stored
+                .additional
+                .into_iter()
+                .map(|(name, token)| (name, Token::from_stored(token)))
+                .collect(),
+        }
     }
 }
 
@@ -142,6 +203,8 @@ impl fmt::Debug for Token {
             .field("issued_at", &self.issued_at)
             .field("scope", &self.scope)
             .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
+            .field("variables", &self.variables.keys().collect::<Vec<_>>())
+            .field("additional", &self.additional)
             .finish()
     }
 }
@@ -160,6 +223,12 @@ struct StoredToken {
     scope: Option<String>,
     #[serde(default)]
     extra: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_expires_at: Option<u64>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    variables: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    additional: BTreeMap<String, StoredToken>,
 }
 
 /// Seconds since the Unix epoch, now (0 if the system clock is before 1970).

@@ -57,7 +57,24 @@ impl Vars {
             },
             None => BTreeMap::new(),
         };
+        for (name, variable) in &descriptor.variables {
+            if let (Some(default), None) = (&variable.default, user.get(name)) {
+                values.insert(name.clone(), default.clone());
+            }
+        }
         for (name, value) in user {
+            if descriptor
+                .variables
+                .get(name)
+                .is_some_and(|v| v.from.is_some())
+            {
+                return Err(Error::config(
+                    vendor,
+                    format!(
+                        "variable `{name}` is captured from the vendor's answers; it cannot be set"
+                    ),
+                ));
+            }
             if !descriptor.variables.contains_key(name) {
                 let declared: Vec<&str> = descriptor.variables.keys().map(String::as_str).collect();
                 let mut message = format!("unknown variable `{name}`");
@@ -73,20 +90,7 @@ impl Vars {
             }
             values.insert(name.clone(), value.clone());
         }
-        for (name, value) in &values {
-            if !provider.value_matches(name, value) {
-                let pattern = descriptor
-                    .variables
-                    .get(name)
-                    .and_then(|v| v.pattern.as_deref())
-                    .unwrap_or_default();
-                return Err(Error::InvalidVariable {
-                    vendor: vendor.into(),
-                    variable: name.as_str().into(),
-                    pattern: pattern.into(),
-                });
-            }
-        }
+        check_patterns(provider, &values)?;
         Ok(Vars {
             vendor: vendor.into(),
             values,
@@ -98,6 +102,19 @@ impl Vars {
         self.values.get(name).map(String::as_str)
     }
 
+    /// Sets a value the engine provides itself (`client_id`, a claim's `subject`…).
+    pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
+        self.values.insert(name.to_owned(), value.into());
+    }
+
+    /// These values with more on top (values captured with a token, checked when captured).
+    pub(crate) fn overlay(&self, more: &BTreeMap<String, String>) -> Vars {
+        let mut vars = self.clone();
+        vars.values
+            .extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
+        vars
+    }
+
     /// Substitutes every `{name}` of a parsed template.
     pub(crate) fn render(
         &self,
@@ -105,6 +122,7 @@ impl Vars {
         used_by: &str,
         escape: Escape,
     ) -> Result<String, Error> {
+        let origin_first = escape == Escape::Url && template.starts_with_placeholder();
         template.render(|name, out| {
             let value = self.get(name).ok_or_else(|| Error::MissingVariable {
                 vendor: self.vendor.clone(),
@@ -112,6 +130,10 @@ impl Vars {
                 used_by: used_by.into(),
             })?;
             match escape {
+                // A URL template that starts with a variable takes a whole origin from it.
+                Escape::Url if origin_first && out.is_empty() => {
+                    out.push_str(&self.origin(name, value, used_by)?);
+                }
                 Escape::Url => url_escape(value, out),
                 Escape::Plain => out.push_str(value),
             }
@@ -134,6 +156,53 @@ impl Vars {
         })?;
         self.render(&template, used_by, escape)
     }
+}
+
+impl Vars {
+    /// A value that stands for an origin: an `http(s)` URL with nothing but a host (and port),
+    /// without its trailing `/`.
+    fn origin(&self, name: &str, value: &str, used_by: &str) -> Result<String, Error> {
+        let trimmed = value.trim_end_matches('/');
+        let is_origin = url::Url::parse(trimmed).is_ok_and(|url| {
+            matches!(url.scheme(), "https" | "http")
+                && url.has_host()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+        });
+        if is_origin {
+            Ok(trimmed.to_owned())
+        } else {
+            Err(Error::refused(
+                &self.vendor,
+                format!(
+                    "the value of `{name}` (used by {used_by}) is not an origin such as `https://host`"
+                ),
+            ))
+        }
+    }
+}
+
+/// Every value must match its variable's pattern.
+fn check_patterns(provider: &Provider, values: &BTreeMap<String, String>) -> Result<(), Error> {
+    let descriptor = provider.descriptor();
+    for (name, value) in values {
+        if !provider.value_matches(name, value) {
+            let pattern = descriptor
+                .variables
+                .get(name)
+                .and_then(|v| v.pattern.as_deref())
+                .unwrap_or_default();
+            return Err(Error::InvalidVariable {
+                vendor: descriptor.id.as_str().into(),
+                variable: name.as_str().into(),
+                pattern: pattern.into(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn list_or_none(names: &[&str]) -> String {

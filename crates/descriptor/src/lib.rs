@@ -29,6 +29,8 @@
 pub mod error;
 pub mod names;
 mod provider;
+#[cfg(feature = "codegen")]
+pub mod rust_data;
 pub mod schema;
 pub mod template;
 pub mod urls;

@@ -57,6 +57,13 @@ impl Provider {
             .collect())
     }
 
+    /// A descriptor that the generator validated when it wrote it as Rust data: not checked
+    /// again. Generated modules use this; anything else uses [`Provider::from_descriptor`].
+    #[doc(hidden)]
+    pub fn from_generated(descriptor: Descriptor) -> Provider {
+        Provider::validated(descriptor)
+    }
+
     fn validated(descriptor: Descriptor) -> Provider {
         let patterns = descriptor
             .variables

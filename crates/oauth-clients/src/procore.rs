@@ -12,63 +12,99 @@
 //!
 //! Generated from `providers/procore.yaml`; [`ProcoreClient`] is the entry point.
 
-/// The descriptor this module was generated from, `providers/procore.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=./descriptor.schema.json
-# Source: ../shared/seeds/003.
-id: procore
-name: Procore
-docs_url: https://developers.procore.com/
-description: |
-  Procore construction management. HTTPS is mandatory for every call. An authorization code
-  is valid for ten minutes. A sandbox runs beside production.
-environments:
-  production:
-    description: Live Procore.
-    values:
-      login_host: login.procore.com
-      api_host: api.procore.com
-  sandbox:
-    description: Procore's developer sandbox.
-    values:
-      login_host: login-sandbox.procore.com
-      api_host: sandbox.procore.com
-default_environment: production
-endpoints:
-  authorization: https://{login_host}/oauth/authorize
-  token: https://{login_host}/oauth/token
-  api_base: https://{api_host}/rest/v1.0/
-grants:
-  client_credentials:
-    # The document's curl example sends redirect_uri for this grant too.
-    redirect_uri: urn:ietf:wg:oauth:2.0:oob
-  authorization_code:
-    # The out-of-band redirect shows the code in the browser for tools without a web server.
-    default_redirect_uri: urn:ietf:wg:oauth:2.0:oob
-    out_of_band: true
-    # The document's authorize URL has no scope parameter.
-    send_scope: false
-    code_lifetime_seconds: 600
-  refresh_token: {}
-client_auth: client_secret_post
-token_request:
-  # The document sends the fields with curl -F, i.e. multipart/form-data.
-  encoding: multipart
-api:
-  example_path: me
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "providers/procore.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Procore, as Rust data (generated from `providers/procore.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "procore".to_owned();
+        value.name = "Procore".to_owned();
+        value.docs_url = Some("https://developers.procore.com/".to_owned());
+        value.description = Some(
+            "Procore construction management. HTTPS is mandatory for every call. An authorization code\nis valid for ten minutes. A sandbox runs beside production.\n"
+                .to_owned(),
+        );
+        value.environments = ::std::collections::BTreeMap::from([
+            (
+                "production".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.description = Some("Live Procore.".to_owned());
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("api_host".to_owned(), "api.procore.com".to_owned()),
+                        ("login_host".to_owned(), "login.procore.com".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+            (
+                "sandbox".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.description = Some("Procore's developer sandbox.".to_owned());
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("api_host".to_owned(), "sandbox.procore.com".to_owned()),
+                        ("login_host".to_owned(), "login-sandbox.procore.com".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+        ]);
+        value.default_environment = Some("production".to_owned());
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.authorization = Some(
+                "https://{login_host}/oauth/authorize".to_owned(),
+            );
+            value.token = "https://{login_host}/oauth/token".to_owned();
+            value.api_base = Some("https://{api_host}/rest/v1.0/".to_owned());
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.client_credentials = Some({
+                let mut value = oauth_clients_core::descriptor::ClientCredentialsGrant::default();
+                value.redirect_uri = Some("urn:ietf:wg:oauth:2.0:oob".to_owned());
+                value
+            });
+            value.authorization_code = Some({
+                let mut value = oauth_clients_core::descriptor::AuthorizationCodeGrant::default();
+                value.default_redirect_uri = Some(
+                    "urn:ietf:wg:oauth:2.0:oob".to_owned(),
+                );
+                value.out_of_band = true;
+                value.send_scope = false;
+                value.code_lifetime_seconds = Some(600u64);
+                value
+            });
+            value.refresh_token = Some(
+                oauth_clients_core::descriptor::RefreshTokenGrant::default(),
+            );
+            value
+        };
+        value.client_auth = oauth_clients_core::descriptor::ClientAuthMethods::One(
+            oauth_clients_core::descriptor::ClientAuth::ClientSecretPost,
+        );
+        value.token_request = {
+            let mut value = oauth_clients_core::descriptor::TokenRequest::default();
+            value.encoding = oauth_clients_core::descriptor::BodyEncoding::Multipart;
+            value
+        };
+        value.api = {
+            let mut value = oauth_clients_core::descriptor::Api::default();
+            value.example_path = Some("me".to_owned());
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Procore, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Procore, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

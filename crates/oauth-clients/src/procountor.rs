@@ -14,69 +14,105 @@
 //!
 //! Generated from `providers/procountor.yaml`; [`ProcountorClient`] is the entry point.
 
-/// The descriptor this module was generated from, `providers/procountor.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=./descriptor.schema.json
-# Source: ../shared/seeds/004 (legacy authentication, deprecated by the vendor).
-id: procountor
-name: Procountor
-docs_url: https://dev.procountor.com/
-description: |
-  Procountor accounting. This descriptor covers the legacy flow that posts the user's own
-  credentials to obtain an authorization code without the login UI. Username and password
-  are the user's secrets and are handled like the client secret.
-variables:
-  company:
-    description: The Procountor company id the user logs in to (from the token's `cid` or /sessioninfo).
-    example: '14159'
-    pattern: '[0-9]+'
-environments:
-  test:
-    description: The test environment given to integrators (the tokens' issuer).
-    values:
-      host: api-test.procountor.com
-  production:
-    description: Live Procountor.
-    values:
-      host: api.procountor.com
-default_environment: test
-endpoints:
-  token: https://{host}/api/oauth/token
-  api_base: https://{host}/api/
-  extra:
-    authz: https://{host}/api/oauth/authz
-grants:
-  legacy_credentials:
-    # No default_redirect_uri: the redirect URI is integration-specific (given with the test
-    # environment), so users set it in their configuration.
-    credentials_endpoint: authz
-    credentials_params:
-      company: '{company}'
-    deprecated: >-
-      Procountor deprecated the legacy authentication method, to be removed in its April 2021
-      version; use the authorization code flow through the API login UI instead.
-  refresh_token: {}
-client_auth: client_secret_post
-token_request:
-  encoding: form
-token_response:
-  # Both tokens are JWTs; expiry comes from `expires_in`, else the access token's `exp`.
-  jwt_expiry: true
-api:
-  example_path: sessioninfo
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "providers/procountor.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Procountor, as Rust data (generated from `providers/procountor.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "procountor".to_owned();
+        value.name = "Procountor".to_owned();
+        value.docs_url = Some("https://dev.procountor.com/".to_owned());
+        value.description = Some(
+            "Procountor accounting. This descriptor covers the legacy flow that posts the user's own\ncredentials to obtain an authorization code without the login UI. Username and password\nare the user's secrets and are handled like the client secret.\n"
+                .to_owned(),
+        );
+        value.variables = ::std::collections::BTreeMap::from([
+            (
+                "company".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Variable::default();
+                    value.description = "The Procountor company id the user logs in to (from the token's `cid` or /sessioninfo)."
+                        .to_owned();
+                    value.example = Some("14159".to_owned());
+                    value.pattern = Some("[0-9]+".to_owned());
+                    value
+                },
+            ),
+        ]);
+        value.environments = ::std::collections::BTreeMap::from([
+            (
+                "production".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.description = Some("Live Procountor.".to_owned());
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("host".to_owned(), "api.procountor.com".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+            (
+                "test".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.description = Some(
+                        "The test environment given to integrators (the tokens' issuer)."
+                            .to_owned(),
+                    );
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("host".to_owned(), "api-test.procountor.com".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+        ]);
+        value.default_environment = Some("test".to_owned());
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.token = "https://{host}/api/oauth/token".to_owned();
+            value.api_base = Some("https://{host}/api/".to_owned());
+            value.extra = ::std::collections::BTreeMap::from([
+                ("authz".to_owned(), "https://{host}/api/oauth/authz".to_owned()),
+            ]);
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.refresh_token = Some(
+                oauth_clients_core::descriptor::RefreshTokenGrant::default(),
+            );
+            value.legacy_credentials = Some({
+                let mut value = oauth_clients_core::descriptor::LegacyCredentialsGrant::default();
+                value.deprecated = Some(
+                    "Procountor deprecated the legacy authentication method, to be removed in its April 2021 version; use the authorization code flow through the API login UI instead."
+                        .to_owned(),
+                );
+                value.credentials_endpoint = "authz".to_owned();
+                value.credentials_params = ::std::collections::BTreeMap::from([
+                    ("company".to_owned(), "{company}".to_owned()),
+                ]);
+                value
+            });
+            value
+        };
+        value.client_auth = oauth_clients_core::descriptor::ClientAuthMethods::One(
+            oauth_clients_core::descriptor::ClientAuth::ClientSecretPost,
+        );
+        value.api = {
+            let mut value = oauth_clients_core::descriptor::Api::default();
+            value.example_path = Some("sessioninfo".to_owned());
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Procountor, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Procountor, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

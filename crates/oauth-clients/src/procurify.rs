@@ -13,54 +13,84 @@
 //!
 //! Generated from `providers/procurify.yaml`; [`ProcurifyClient`] is the entry point.
 
-/// The descriptor this module was generated from, `providers/procurify.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=./descriptor.schema.json
-# Source: ../shared/seeds/002.
-id: procurify
-name: Procurify
-docs_url: https://developer.procurify.com/
-description: |
-  Procurify procurement. Each customer has its own subdomain of `procurify.com`.
-  The client secret is shown only once, when the application is created.
-variables:
-  domain:
-    description: The customer's subdomain, as in `https://<domain>.procurify.com`.
-    example: acme
-    pattern: '[a-z0-9][a-z0-9-]*'
-endpoints:
-  token: https://{domain}.procurify.com/oauth/token
-  api_base: https://{domain}.procurify.com/api/v3/
-grants:
-  client_credentials:
-    # The vendor requires `audience`; no scope is sent.
-    send_scope: false
-    extra_params:
-      audience: https://api.procurify.com/
-client_auth: client_secret_post
-token_request:
-  encoding: json
-api:
-  headers:
-    X-Procurify-Client: api
-  example_path: vendors/
-lifecycle:
-  # Tokens live 24 h and the vendor asks clients to cache them until they expire.
-  expiry_margin_seconds: 60
-  note: Procurify asks clients to cache the 24-hour token until it expires.
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "providers/procurify.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Procurify, as Rust data (generated from `providers/procurify.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "procurify".to_owned();
+        value.name = "Procurify".to_owned();
+        value.docs_url = Some("https://developer.procurify.com/".to_owned());
+        value.description = Some(
+            "Procurify procurement. Each customer has its own subdomain of `procurify.com`.\nThe client secret is shown only once, when the application is created.\n"
+                .to_owned(),
+        );
+        value.variables = ::std::collections::BTreeMap::from([
+            (
+                "domain".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Variable::default();
+                    value.description = "The customer's subdomain, as in `https://<domain>.procurify.com`."
+                        .to_owned();
+                    value.example = Some("acme".to_owned());
+                    value.pattern = Some("[a-z0-9][a-z0-9-]*".to_owned());
+                    value
+                },
+            ),
+        ]);
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.token = "https://{domain}.procurify.com/oauth/token".to_owned();
+            value.api_base = Some("https://{domain}.procurify.com/api/v3/".to_owned());
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.client_credentials = Some({
+                let mut value = oauth_clients_core::descriptor::ClientCredentialsGrant::default();
+                value.extra_params = ::std::collections::BTreeMap::from([
+                    ("audience".to_owned(), "https://api.procurify.com/".to_owned()),
+                ]);
+                value.send_scope = false;
+                value
+            });
+            value
+        };
+        value.client_auth = oauth_clients_core::descriptor::ClientAuthMethods::One(
+            oauth_clients_core::descriptor::ClientAuth::ClientSecretPost,
+        );
+        value.token_request = {
+            let mut value = oauth_clients_core::descriptor::TokenRequest::default();
+            value.encoding = oauth_clients_core::descriptor::BodyEncoding::Json;
+            value
+        };
+        value.api = {
+            let mut value = oauth_clients_core::descriptor::Api::default();
+            value.headers = ::std::collections::BTreeMap::from([
+                ("X-Procurify-Client".to_owned(), "api".to_owned()),
+            ]);
+            value.example_path = Some("vendors/".to_owned());
+            value
+        };
+        value.lifecycle = {
+            let mut value = oauth_clients_core::descriptor::Lifecycle::default();
+            value.expiry_margin_seconds = Some(60u64);
+            value.note = Some(
+                "Procurify asks clients to cache the 24-hour token until it expires."
+                    .to_owned(),
+            );
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Procurify, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Procurify, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

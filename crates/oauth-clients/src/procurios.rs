@@ -16,74 +16,81 @@
 //!
 //! Generated from `providers/procurios.yaml`; [`ProcuriosClient`] is the entry point.
 
-/// The descriptor this module was generated from, `providers/procurios.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=./descriptor.schema.json
-# Source: ../shared/seeds/000 (tenant page) and 001 (generic "getting started" page).
-id: procurios
-name: Procurios
-docs_url: https://procurios.com/
-description: |
-  Procurios Platform for associations and charities. Every client runs its own installation,
-  so the OAuth and API endpoints live on the client's own domain.
-
-  The vendor warns that API test calls modify the environment they are used on. Every API
-  response carries a `ProbaseRequestId` header that the vendor's logs are searched by.
-variables:
-  domain:
-    description: The host name of the client's Procurios installation, as given by the client.
-    example: api.craftbrouwers.nl
-    pattern: '[A-Za-z0-9.-]+(:[0-9]+)?'
-endpoints:
-  authorization: https://{domain}/l/oauth2/authorize
-  token: https://{domain}/l/oauth2/token
-  api_base: https://{domain}/l/
-grants:
-  client_credentials: {}
-  authorization_code:
-    # 001 sends `grant_type=code` to the token endpoint, not RFC 6749's `authorization_code`.
-    # Users whose installation wants the RFC value can override it.
-    grant_type: code
-    # 001's code-exchange body is `grant_type&client_id&code&client_secret`: no redirect_uri.
-    send_redirect_uri: false
-    # 001's template writes `grant_type=code` and `redirect_url` in the authorize URL, but its own
-    # example and 000 use `response_type=code` and `redirect_uri`; we follow 000 (RFC names).
-    authorize_params:
-      response_type: response_type
-      redirect_uri: redirect_uri
-client_auth: client_secret_post
-token_request:
-  encoding: form
-scopes:
-  # The client grants "at least one scope to claim"; which ones differ per installation, so there
-  # is no default: pass them in the configuration (the vendor refuses a request without).
-  separator: ' '
-token_response:
-  # The code-exchange answer is documented as `access_token` alone; the client-credentials
-  # answer shows `expires_in: 3600`, which we assume for the former too. Both documents print
-  # that answer with single quotes (`{'access_token': …}`), which is not JSON; we read it as the
-  # JSON the same pages show for client credentials, and the engine parses JSON only.
-  default_expires_in: 3600
-api:
-  # 001 also sends `Accept-Language: en-US,en;q=0.5`, as an option: add it per request
-  # (`ApiRequest::header`) when you want answers in a given language.
-  headers:
-    Accept: application/vnd.procurios.application+json; version=1
-  request_id_header: ProbaseRequestId
-  example_path: some_api/endpoint
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "providers/procurios.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Procurios, as Rust data (generated from `providers/procurios.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "procurios".to_owned();
+        value.name = "Procurios".to_owned();
+        value.docs_url = Some("https://procurios.com/".to_owned());
+        value.description = Some(
+            "Procurios Platform for associations and charities. Every client runs its own installation,\nso the OAuth and API endpoints live on the client's own domain.\n\nThe vendor warns that API test calls modify the environment they are used on. Every API\nresponse carries a `ProbaseRequestId` header that the vendor's logs are searched by.\n"
+                .to_owned(),
+        );
+        value.variables = ::std::collections::BTreeMap::from([
+            (
+                "domain".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Variable::default();
+                    value.description = "The host name of the client's Procurios installation, as given by the client."
+                        .to_owned();
+                    value.example = Some("api.craftbrouwers.nl".to_owned());
+                    value.pattern = Some("[A-Za-z0-9.-]+(:[0-9]+)?".to_owned());
+                    value
+                },
+            ),
+        ]);
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.authorization = Some("https://{domain}/l/oauth2/authorize".to_owned());
+            value.token = "https://{domain}/l/oauth2/token".to_owned();
+            value.api_base = Some("https://{domain}/l/".to_owned());
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.client_credentials = Some(
+                oauth_clients_core::descriptor::ClientCredentialsGrant::default(),
+            );
+            value.authorization_code = Some({
+                let mut value = oauth_clients_core::descriptor::AuthorizationCodeGrant::default();
+                value.grant_type = Some("code".to_owned());
+                value.send_redirect_uri = false;
+                value
+            });
+            value
+        };
+        value.client_auth = oauth_clients_core::descriptor::ClientAuthMethods::One(
+            oauth_clients_core::descriptor::ClientAuth::ClientSecretPost,
+        );
+        value.token_response = {
+            let mut value = oauth_clients_core::descriptor::TokenResponseQuirks::default();
+            value.default_expires_in = Some(3600u64);
+            value
+        };
+        value.api = {
+            let mut value = oauth_clients_core::descriptor::Api::default();
+            value.headers = ::std::collections::BTreeMap::from([
+                (
+                    "Accept".to_owned(),
+                    "application/vnd.procurios.application+json; version=1".to_owned(),
+                ),
+            ]);
+            value.request_id_header = Some("ProbaseRequestId".to_owned());
+            value.example_path = Some("some_api/endpoint".to_owned());
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Procurios, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Procurios, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

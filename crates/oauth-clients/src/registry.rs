@@ -11,13 +11,11 @@ pub struct ProviderEntry {
     pub name: &'static str,
     /// The descriptor's file, relative to the repository root.
     pub source: &'static str,
-    /// The descriptor YAML.
-    pub yaml: &'static str,
     load: fn() -> oauth_clients_core::Provider,
 }
 
 impl ProviderEntry {
-    /// The validated descriptor (parsed once per process).
+    /// The validated descriptor (built once per process).
     pub fn provider(&self) -> oauth_clients_core::Provider {
         (self.load)()
     }
@@ -28,28 +26,24 @@ static ALL: [ProviderEntry; 4] = [
         id: "procore",
         name: "Procore",
         source: "providers/procore.yaml",
-        yaml: super::procore::DESCRIPTOR_YAML,
         load: super::procore::provider,
     },
     ProviderEntry {
         id: "procountor",
         name: "Procountor",
         source: "providers/procountor.yaml",
-        yaml: super::procountor::DESCRIPTOR_YAML,
         load: super::procountor::provider,
     },
     ProviderEntry {
         id: "procurify",
         name: "Procurify",
         source: "providers/procurify.yaml",
-        yaml: super::procurify::DESCRIPTOR_YAML,
         load: super::procurify::provider,
     },
     ProviderEntry {
         id: "procurios",
         name: "Procurios",
         source: "providers/procurios.yaml",
-        yaml: super::procurios::DESCRIPTOR_YAML,
         load: super::procurios::provider,
     },
 ];

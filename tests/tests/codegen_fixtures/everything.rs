@@ -16,126 +16,202 @@
 //!
 //! Generated from `xtask/fixtures/good/everything.yaml`; [`EverythingClient`] is the entry point.
 
-/// The descriptor this module was generated from, `xtask/fixtures/good/everything.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=../../../providers/descriptor.schema.json
-# A fixture that sets every field of the descriptor schema, so that snapshots lock all of them.
-id: everything
-name: Everything Inc.
-docs_url: https://docs.everything.example/oauth
-description: |
-  A made-up vendor whose descriptor uses every schema feature.
-
-  Its second paragraph stays in the module docs only.
-issuer: https://{host}/{tenant}
-authorization_response_iss: true
-variables:
-  tenant:
-    description: The customer's tenant name.
-    example: acme
-    pattern: '[a-z][a-z0-9-]*'
-  api_key:
-    description: A second credential the vendor wants in every token request.
-    example: key-123
-    secret: true
-environments:
-  production:
-    description: Live systems.
-    values:
-      host: api.everything.example
-  staging:
-    values:
-      host: staging.everything.example
-default_environment: production
-endpoints:
-  authorization: https://{host}/{tenant}/authorize
-  token: https://{host}/{tenant}/token
-  refresh: https://{host}/{tenant}/refresh
-  revocation: https://{host}/{tenant}/revoke
-  api_base: https://{host}/{tenant}/api/
-  extra:
-    login: https://{host}/{tenant}/login
-grants:
-  client_credentials:
-    grant_type: client_creds
-    extra_params:
-      audience: https://{host}/
-    deprecated: Use the authorization code grant.
-    send_scope: false
-    redirect_uri: urn:ietf:wg:oauth:2.0:oob
-  authorization_code:
-    grant_type: code
-    extra_params:
-      resource: https://{host}/api/
-    pkce: required
-    default_redirect_uri: http://127.0.0.1:8080/callback
-    out_of_band: true
-    send_redirect_uri: false
-    send_scope: false
-    authorize_params:
-      response_type: type
-      client_id: app
-      redirect_uri: redirect_url
-      scope: scopes
-      state: nonce
-    extra_authorize_params:
-      prompt: consent
-    code_lifetime_seconds: 600
-  refresh_token:
-    grant_type: refresh
-    extra_params:
-      tenant: '{tenant}'
-    deprecated: Refresh tokens are going away.
-    rotates: true
-  legacy_credentials:
-    grant_type: password_code
-    extra_params:
-      key: '{api_key}'
-    deprecated: The legacy flow is deprecated; use the authorization code grant.
-    credentials_endpoint: login
-    credentials_params:
-      tenant: '{tenant}'
-    default_redirect_uri: https://app.example/callback
-client_auth: client_secret_basic
-token_request:
-  encoding: multipart
-  headers:
-    X-Tenant: '{tenant}'
-scopes:
-  separator: ','
-  default:
-    - read
-    - write
-token_response:
-  default_expires_in: 3600
-  jwt_expiry: false
-  created_at: false
-  token_path:
-    - data
-    - token
-  token_types:
-    - mac
-api:
-  headers:
-    Accept: application/vnd.everything+json
-  request_id_header: X-Request-Id
-  example_path: me
-lifecycle:
-  expiry_margin_seconds: 120
-  note: Everything asks clients to keep tokens until two minutes before they expire.
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "xtask/fixtures/good/everything.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Everything Inc., as Rust data (generated from `xtask/fixtures/good/everything.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "everything".to_owned();
+        value.name = "Everything Inc.".to_owned();
+        value.docs_url = Some("https://docs.everything.example/oauth".to_owned());
+        value.description = Some(
+            "A made-up vendor whose descriptor uses every schema feature.\n\nIts second paragraph stays in the module docs only.\n"
+                .to_owned(),
+        );
+        value.issuer = Some("https://{host}/{tenant}".to_owned());
+        value.authorization_response_iss = true;
+        value.variables = ::std::collections::BTreeMap::from([
+            (
+                "api_key".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Variable::default();
+                    value.description = "A second credential the vendor wants in every token request."
+                        .to_owned();
+                    value.example = Some("key-123".to_owned());
+                    value.secret = true;
+                    value
+                },
+            ),
+            (
+                "tenant".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Variable::default();
+                    value.description = "The customer's tenant name.".to_owned();
+                    value.example = Some("acme".to_owned());
+                    value.pattern = Some("[a-z][a-z0-9-]*".to_owned());
+                    value
+                },
+            ),
+        ]);
+        value.environments = ::std::collections::BTreeMap::from([
+            (
+                "production".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.description = Some("Live systems.".to_owned());
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("host".to_owned(), "api.everything.example".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+            (
+                "staging".to_owned(),
+                {
+                    let mut value = oauth_clients_core::descriptor::Environment::default();
+                    value.values = ::std::collections::BTreeMap::from([
+                        ("host".to_owned(), "staging.everything.example".to_owned()),
+                    ]);
+                    value
+                },
+            ),
+        ]);
+        value.default_environment = Some("production".to_owned());
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.authorization = Some("https://{host}/{tenant}/authorize".to_owned());
+            value.token = "https://{host}/{tenant}/token".to_owned();
+            value.refresh = Some("https://{host}/{tenant}/refresh".to_owned());
+            value.revocation = Some("https://{host}/{tenant}/revoke".to_owned());
+            value.api_base = Some("https://{host}/{tenant}/api/".to_owned());
+            value.extra = ::std::collections::BTreeMap::from([
+                ("login".to_owned(), "https://{host}/{tenant}/login".to_owned()),
+            ]);
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.client_credentials = Some({
+                let mut value = oauth_clients_core::descriptor::ClientCredentialsGrant::default();
+                value.grant_type = Some("client_creds".to_owned());
+                value.extra_params = ::std::collections::BTreeMap::from([
+                    ("audience".to_owned(), "https://{host}/".to_owned()),
+                ]);
+                value.deprecated = Some("Use the authorization code grant.".to_owned());
+                value.send_scope = false;
+                value.redirect_uri = Some("urn:ietf:wg:oauth:2.0:oob".to_owned());
+                value
+            });
+            value.authorization_code = Some({
+                let mut value = oauth_clients_core::descriptor::AuthorizationCodeGrant::default();
+                value.grant_type = Some("code".to_owned());
+                value.extra_params = ::std::collections::BTreeMap::from([
+                    ("resource".to_owned(), "https://{host}/api/".to_owned()),
+                ]);
+                value.pkce = oauth_clients_core::descriptor::Pkce::Required;
+                value.default_redirect_uri = Some(
+                    "http://127.0.0.1:8080/callback".to_owned(),
+                );
+                value.out_of_band = true;
+                value.send_redirect_uri = false;
+                value.send_scope = false;
+                value.authorize_params = {
+                    let mut value = oauth_clients_core::descriptor::AuthorizeParamNames::default();
+                    value.response_type = "type".to_owned();
+                    value.client_id = "app".to_owned();
+                    value.redirect_uri = "redirect_url".to_owned();
+                    value.scope = "scopes".to_owned();
+                    value.state = "nonce".to_owned();
+                    value
+                };
+                value.extra_authorize_params = ::std::collections::BTreeMap::from([
+                    ("prompt".to_owned(), "consent".to_owned()),
+                ]);
+                value.code_lifetime_seconds = Some(600u64);
+                value
+            });
+            value.refresh_token = Some({
+                let mut value = oauth_clients_core::descriptor::RefreshTokenGrant::default();
+                value.grant_type = Some("refresh".to_owned());
+                value.extra_params = ::std::collections::BTreeMap::from([
+                    ("tenant".to_owned(), "{tenant}".to_owned()),
+                ]);
+                value.deprecated = Some("Refresh tokens are going away.".to_owned());
+                value.rotates = true;
+                value
+            });
+            value.legacy_credentials = Some({
+                let mut value = oauth_clients_core::descriptor::LegacyCredentialsGrant::default();
+                value.grant_type = Some("password_code".to_owned());
+                value.extra_params = ::std::collections::BTreeMap::from([
+                    ("key".to_owned(), "{api_key}".to_owned()),
+                ]);
+                value.deprecated = Some(
+                    "The legacy flow is deprecated; use the authorization code grant."
+                        .to_owned(),
+                );
+                value.credentials_endpoint = "login".to_owned();
+                value.credentials_params = ::std::collections::BTreeMap::from([
+                    ("tenant".to_owned(), "{tenant}".to_owned()),
+                ]);
+                value.default_redirect_uri = Some(
+                    "https://app.example/callback".to_owned(),
+                );
+                value
+            });
+            value
+        };
+        value.token_request = {
+            let mut value = oauth_clients_core::descriptor::TokenRequest::default();
+            value.encoding = oauth_clients_core::descriptor::BodyEncoding::Multipart;
+            value.headers = ::std::collections::BTreeMap::from([
+                ("X-Tenant".to_owned(), "{tenant}".to_owned()),
+            ]);
+            value
+        };
+        value.scopes = {
+            let mut value = oauth_clients_core::descriptor::Scopes::default();
+            value.separator = ",".to_owned();
+            value.default = vec!["read".to_owned(), "write".to_owned()];
+            value
+        };
+        value.token_response = {
+            let mut value = oauth_clients_core::descriptor::TokenResponseQuirks::default();
+            value.default_expires_in = Some(3600u64);
+            value.jwt_expiry = false;
+            value.created_at = false;
+            value.token_path = vec!["data".to_owned(), "token".to_owned()];
+            value.token_types = vec!["mac".to_owned()];
+            value
+        };
+        value.api = {
+            let mut value = oauth_clients_core::descriptor::Api::default();
+            value.headers = ::std::collections::BTreeMap::from([
+                ("Accept".to_owned(), "application/vnd.everything+json".to_owned()),
+            ]);
+            value.request_id_header = Some("X-Request-Id".to_owned());
+            value.example_path = Some("me".to_owned());
+            value
+        };
+        value.lifecycle = {
+            let mut value = oauth_clients_core::descriptor::Lifecycle::default();
+            value.expiry_margin_seconds = Some(120u64);
+            value.note = Some(
+                "Everything asks clients to keep tokens until two minutes before they expire."
+                    .to_owned(),
+            );
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Everything Inc., parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Everything Inc., ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

@@ -9,6 +9,8 @@
 //! | [`everything`] | Everything Inc. | `client_credentials` (deprecated), `authorization_code`, `refresh_token` (deprecated), `legacy_credentials` (deprecated) |
 //! | [`minimal`] | Minimal | `client_credentials` |
 //! | [`public_pkce`] | Public PKCE | `authorization_code`, `refresh_token` |
+//! | [`query_token`] | Query Token | `authorization_code` |
+//! | [`quirks`] | Quirks Ltd. | `client_credentials`, `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer`, `token_exchange` |
 //!
 //! # Example
 //!
@@ -45,6 +47,12 @@ pub mod minimal;
 
 #[rustfmt::skip]
 pub mod public_pkce;
+
+#[rustfmt::skip]
+pub mod query_token;
+
+#[rustfmt::skip]
+pub mod quirks;
 
 #[rustfmt::skip]
 pub mod registry;

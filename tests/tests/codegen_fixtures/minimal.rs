@@ -6,29 +6,35 @@
 //!
 //! Generated from `xtask/fixtures/good/minimal.yaml`; [`MinimalClient`] is the entry point.
 
-/// The descriptor this module was generated from, `xtask/fixtures/good/minimal.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=../../../providers/descriptor.schema.json
-# The smallest descriptor: one grant, defaults everywhere.
-id: minimal
-name: Minimal
-endpoints:
-  token: https://auth.minimal.example/token
-grants:
-  client_credentials: {}
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "xtask/fixtures/good/minimal.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Minimal, as Rust data (generated from `xtask/fixtures/good/minimal.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "minimal".to_owned();
+        value.name = "Minimal".to_owned();
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.token = "https://auth.minimal.example/token".to_owned();
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.client_credentials = Some(
+                oauth_clients_core::descriptor::ClientCredentialsGrant::default(),
+            );
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Minimal, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Minimal, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

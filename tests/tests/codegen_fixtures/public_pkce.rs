@@ -6,35 +6,51 @@
 //!
 //! Generated from `xtask/fixtures/good/public_pkce.yaml`; [`PublicPkceClient`] is the entry point.
 
-/// The descriptor this module was generated from, `xtask/fixtures/good/public_pkce.yaml`.
-pub const DESCRIPTOR_YAML: &str = r#"# yaml-language-server: $schema=../../../providers/descriptor.schema.json
-# A public client (no secret) with PKCE and no variables or environments.
-id: public_pkce
-name: Public PKCE
-endpoints:
-  authorization: https://login.public.example/authorize
-  token: https://login.public.example/token
-grants:
-  authorization_code:
-    pkce: supported
-  refresh_token: {}
-client_auth: none
-token_request:
-  encoding: json
-"#;
-
-/// Where [`DESCRIPTOR_YAML`] comes from, relative to the repository root.
+/// Where [`descriptor`] comes from, relative to the repository root.
 pub const SOURCE: &str = "xtask/fixtures/good/public_pkce.yaml";
 
-static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
-{
-    match oauth_clients_core::Provider::from_yaml_str(DESCRIPTOR_YAML, SOURCE) {
-        Ok(provider) => provider,
-        Err(err) => panic!("the embedded descriptor no longer loads: {err}"),
+/// The descriptor of Public PKCE, as Rust data (generated from `xtask/fixtures/good/public_pkce.yaml`, validated by the generator).
+pub fn descriptor() -> oauth_clients_core::descriptor::Descriptor {
+    {
+        let mut value = oauth_clients_core::descriptor::Descriptor::default();
+        value.id = "public_pkce".to_owned();
+        value.name = "Public PKCE".to_owned();
+        value.endpoints = {
+            let mut value = oauth_clients_core::descriptor::Endpoints::default();
+            value.authorization = Some(
+                "https://login.public.example/authorize".to_owned(),
+            );
+            value.token = "https://login.public.example/token".to_owned();
+            value
+        };
+        value.grants = {
+            let mut value = oauth_clients_core::descriptor::Grants::default();
+            value.authorization_code = Some({
+                let mut value = oauth_clients_core::descriptor::AuthorizationCodeGrant::default();
+                value.pkce = oauth_clients_core::descriptor::Pkce::Supported;
+                value
+            });
+            value.refresh_token = Some(
+                oauth_clients_core::descriptor::RefreshTokenGrant::default(),
+            );
+            value
+        };
+        value.client_auth = oauth_clients_core::descriptor::ClientAuthMethods::One(
+            oauth_clients_core::descriptor::ClientAuth::None,
+        );
+        value.token_request = {
+            let mut value = oauth_clients_core::descriptor::TokenRequest::default();
+            value.encoding = oauth_clients_core::descriptor::BodyEncoding::Json;
+            value
+        };
+        value
     }
-});
+}
 
-/// The validated descriptor of Public PKCE, parsed once (codegen validated it before embedding it).
+static PROVIDER: std::sync::LazyLock<oauth_clients_core::Provider> = std::sync::LazyLock::new(||
+oauth_clients_core::Provider::from_generated(descriptor()));
+
+/// The descriptor of Public PKCE, ready for the engine (built once per process).
 pub fn provider() -> oauth_clients_core::Provider {
     PROVIDER.clone()
 }

@@ -11,39 +11,46 @@ pub struct ProviderEntry {
     pub name: &'static str,
     /// The descriptor's file, relative to the repository root.
     pub source: &'static str,
-    /// The descriptor YAML.
-    pub yaml: &'static str,
     load: fn() -> oauth_clients_core::Provider,
 }
 
 impl ProviderEntry {
-    /// The validated descriptor (parsed once per process).
+    /// The validated descriptor (built once per process).
     pub fn provider(&self) -> oauth_clients_core::Provider {
         (self.load)()
     }
 }
 
-static ALL: [ProviderEntry; 3] = [
+static ALL: [ProviderEntry; 5] = [
     ProviderEntry {
         id: "everything",
         name: "Everything Inc.",
         source: "xtask/fixtures/good/everything.yaml",
-        yaml: super::everything::DESCRIPTOR_YAML,
         load: super::everything::provider,
     },
     ProviderEntry {
         id: "minimal",
         name: "Minimal",
         source: "xtask/fixtures/good/minimal.yaml",
-        yaml: super::minimal::DESCRIPTOR_YAML,
         load: super::minimal::provider,
     },
     ProviderEntry {
         id: "public_pkce",
         name: "Public PKCE",
         source: "xtask/fixtures/good/public_pkce.yaml",
-        yaml: super::public_pkce::DESCRIPTOR_YAML,
         load: super::public_pkce::provider,
+    },
+    ProviderEntry {
+        id: "query_token",
+        name: "Query Token",
+        source: "xtask/fixtures/good/query_token.yaml",
+        load: super::query_token::provider,
+    },
+    ProviderEntry {
+        id: "quirks",
+        name: "Quirks Ltd.",
+        source: "xtask/fixtures/good/quirks.yaml",
+        load: super::quirks::provider,
     },
 ];
 

@@ -32,7 +32,8 @@ pub(crate) async fn run(
     if let Some(id) = response.request_id() {
         note(&format!("request id: {id}"));
     }
-    output::stdout(&output::body(response.body()))?;
+    // The body is the result; a vendor that echoes the request's secrets gets them replaced.
+    output::stdout(&output::body(&response.body_without_secrets()))?;
     if let Some(err) = manager.not_stored() {
         return Err(Failure::NotStored {
             output: String::new(),

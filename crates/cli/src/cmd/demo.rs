@@ -174,6 +174,10 @@ async fn run_grant(
             Some(refresh) => client.refresh(refresh).await.map_err(|e| e.to_string()),
             None => Err("no earlier grant returned a refresh token".into()),
         },
+        // The seed vendors have none of these grants.
+        GrantKind::DeviceCode | GrantKind::JwtBearer | GrantKind::TokenExchange => {
+            Err(format!("grant `{kind}` is not part of the demo"))
+        }
     }
 }
 

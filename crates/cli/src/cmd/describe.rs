@@ -1,7 +1,7 @@
 //! `providers` and `describe`: what the descriptors say, never a secret.
 
-use oauth_clients_core::descriptor::{ClientAuth, Descriptor};
-use oauth_clients_core::{GrantKind, Provider};
+use oauth_clients_core::descriptor::Descriptor;
+use oauth_clients_core::{GrantKind, Provider, escape_control_characters};
 use oauth_clients_descriptor::names::looks_secret;
 use serde_json::{Value, json};
 
@@ -38,7 +38,10 @@ pub(crate) fn providers(as_json: bool) -> Result<String, Failure> {
             ]
         })
         .collect();
-    Ok(table(&["ID", "NAME", "GRANTS", "VARIABLES"], &rows))
+    Ok(escape_control_characters(&table(
+        &["ID", "NAME", "GRANTS", "VARIABLES"],
+        &rows,
+    )))
 }
 
 fn grant_ids(provider: &Provider) -> Vec<&'static str> {
@@ -128,7 +131,12 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
     describe_grants(d, &mut out);
     out.push_str(&format!(
         "\nclient authentication: {}\ntoken request encoding: {}\n",
-        client_auth_name(d.client_auth),
+        d.client_auth
+            .methods()
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
         enum_name(&d.token_request.encoding)
     ));
     describe_variables(d, &mut out);
@@ -141,7 +149,8 @@ pub(crate) fn describe(provider: &Provider, as_json: bool) -> Result<String, Fai
     if let Some(note) = &d.lifecycle.note {
         out.push_str(&format!("\ncaching: {note}\n"));
     }
-    Ok(out)
+    // A descriptor may come from anyone: nothing in it may act on the terminal.
+    Ok(escape_control_characters(&out))
 }
 
 fn describe_endpoints(d: &Descriptor, out: &mut String) {
@@ -204,14 +213,6 @@ fn describe_variables(d: &Descriptor, out: &mut String) {
             }
             out.push('\n');
         }
-    }
-}
-
-fn client_auth_name(auth: ClientAuth) -> &'static str {
-    match auth {
-        ClientAuth::ClientSecretBasic => "client_secret_basic",
-        ClientAuth::ClientSecretPost => "client_secret_post",
-        ClientAuth::None => "none",
     }
 }
 

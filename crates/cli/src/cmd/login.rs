@@ -18,6 +18,8 @@ pub(crate) enum Via {
     Loopback { port: Option<u16>, wait: Duration },
     /// The vendor shows the code; the user pastes it.
     OutOfBand,
+    /// The device flow: the user enters a code on another device.
+    Device,
 }
 
 /// Runs `login`; the token JSON is the command's output.
@@ -28,8 +30,15 @@ pub(crate) async fn run(
     open_browser: bool,
 ) -> Result<String, Failure> {
     let provider = crate::catalog::resolve(vendor, common.descriptor.as_deref())?;
-    require_authorization_code(&provider)?;
+    if !matches!(via, Via::Device) {
+        require_authorization_code(&provider)?;
+    }
     let (session, token) = match via {
+        Via::Device => {
+            let session = Session::with_provider(provider, common, None)?;
+            let token = login_device(&session).await?;
+            (session, token)
+        }
         Via::OutOfBand => {
             let session = Session::with_provider(provider, common, None)?;
             let token = login_oob(&session, open_browser).await?;
@@ -134,4 +143,41 @@ async fn login_oob(session: &Session, open_browser: bool) -> Result<Token, Failu
             request.pkce_verifier.as_ref(),
         )
         .await?)
+}
+
+/// The device flow: the code and where to enter it (and a QR code of the URL that carries the
+/// code) on stderr, a spinner while it polls.
+async fn login_device(session: &Session) -> Result<Token, Failure> {
+    if session
+        .client
+        .provider()
+        .descriptor()
+        .grants
+        .device_code
+        .is_none()
+    {
+        return Err(Failure::usage(format!(
+            "{}: the vendor does not offer the device flow (grant `device_code`)",
+            session.vendor()
+        )));
+    }
+    let authorization = session.client.start_device_authorization().await?;
+    note(&format!(
+        "To log in to {}, open {} and enter the code {}",
+        session.vendor(),
+        authorization.verification_uri,
+        authorization.user_code
+    ));
+    if let Some(complete) = &authorization.verification_uri_complete {
+        note(&format!("or open {complete}"));
+        if std::io::IsTerminal::is_terminal(&std::io::stderr())
+            && let Some(qr) = term::qr_code(complete)
+        {
+            note(&qr);
+        }
+    }
+    let spinner = Spinner::start("waiting for the approval");
+    let result = session.client.poll_device_token(&authorization).await;
+    spinner.stop();
+    Ok(result?)
 }

@@ -7,7 +7,11 @@ use crate::output::token_json;
 use crate::session::Session;
 
 /// Runs `token`; the token JSON is the command's output.
-pub(crate) async fn run(session: &Session, grant: Option<&str>) -> Result<String, Failure> {
+pub(crate) async fn run(
+    session: &Session,
+    grant: Option<&str>,
+    subject: Option<&str>,
+) -> Result<String, Failure> {
     let kind: Option<GrantKind> = grant
         .map(|grant| grant.parse().map_err(Failure::usage))
         .transpose()?;
@@ -35,11 +39,29 @@ pub(crate) async fn run(session: &Session, grant: Option<&str>) -> Result<String
             session.client.legacy_credentials(user).await?
         }
         GrantKind::RefreshToken => return refresh(session, &manager).await,
-        GrantKind::AuthorizationCode => {
+        GrantKind::JwtBearer => session.client.jwt_bearer(subject).await?,
+        GrantKind::TokenExchange => {
+            let Some(current) = manager.stored_token().await? else {
+                return Err(Failure::usage(format!(
+                    "{}: there is no stored token to exchange; run `login` with the same --store \
+                     (and --user) first",
+                    session.vendor()
+                )));
+            };
+            session
+                .client
+                .exchange_token(current.access_token())
+                .await?
+        }
+        GrantKind::AuthorizationCode | GrantKind::DeviceCode => {
             return Err(Failure::usage(format!(
-                "the authorization code grant needs the user's browser: run `oauth-clients \
-                 login {}`",
-                session.vendor()
+                "grant `{kind}` needs the user: run `oauth-clients login {}`{}",
+                session.vendor(),
+                if kind == GrantKind::DeviceCode {
+                    " --device"
+                } else {
+                    ""
+                }
             )));
         }
     };

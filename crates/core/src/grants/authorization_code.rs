@@ -11,7 +11,7 @@ use crate::crypto;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
 use crate::request::{Params, TokenCall};
-use crate::sanitize::{Sanitizer, VALUE_CHARS};
+use crate::sanitize::VALUE_CHARS;
 use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
 use crate::target::display_url;
 use crate::token::Token;
@@ -93,7 +93,16 @@ impl Client {
         callback: &Callback,
     ) -> Result<Token, Error> {
         self.check_callback(request, callback)?;
-        let Some(code) = callback.code.as_ref().filter(|_| callback.has_code()) else {
+        let names = &self
+            .grant(GrantKind::AuthorizationCode, |g| {
+                g.authorization_code.as_ref()
+            })?
+            .callback_params;
+        let code = callback
+            .param(&names.code)
+            .filter(|code| !code.is_empty())
+            .map(AuthorizationCode::new);
+        let Some(code) = code else {
             return Err(Error::InvalidResponse {
                 vendor: self.vendor().into(),
                 endpoint: self.authorization_endpoint_display().into(),
@@ -104,13 +113,16 @@ impl Client {
                 excerpt: "".into(),
             });
         };
-        self.exchange(
-            GrantKind::AuthorizationCode,
-            code,
-            request.pkce_verifier.as_ref(),
-            request.redirect_uri.clone(),
-        )
-        .await
+        let mut token = self
+            .exchange(
+                GrantKind::AuthorizationCode,
+                &code,
+                request.pkce_verifier.as_ref(),
+                request.redirect_uri.clone(),
+            )
+            .await?;
+        self.capture_from_callback(callback, &mut token)?;
+        Ok(token)
     }
 
     /// The checks of a callback before its code may be exchanged: issuer, error, state.
@@ -121,7 +133,7 @@ impl Client {
     ) -> Result<(), Error> {
         self.check_issuer(callback.iss.as_deref())?;
         if let Some(error) = &callback.error {
-            let sanitizer = Sanitizer::new();
+            let sanitizer = self.sanitizer_with(&[]);
             let clean = |s: &str| sanitizer.clean(s, VALUE_CHARS).into_boxed_str();
             return Err(Error::OAuth {
                 vendor: self.vendor().into(),
@@ -137,7 +149,14 @@ impl Client {
                     .map(|u| sanitizer.clean_shown(u, 200).into()),
             });
         }
-        if !request.state_matches(callback.state.as_deref()) {
+        let state_name = self
+            .grant(GrantKind::AuthorizationCode, |g| {
+                g.authorization_code.as_ref()
+            })?
+            .callback_params
+            .state
+            .as_str();
+        if !request.state_matches(callback.param(state_name)) {
             return Err(Error::StateMismatch {
                 vendor: self.vendor().into(),
                 endpoint: self.authorization_endpoint_display().into(),
@@ -164,7 +183,7 @@ impl Client {
         Err(Error::IssuerMismatch {
             vendor: self.vendor().into(),
             expected: expected.into(),
-            got: iss.map(|got| Sanitizer::new().clean(got, 200).into()),
+            got: iss.map(|got| self.sanitizer_with(&[]).clean(got, 200).into()),
         })
     }
 
@@ -214,7 +233,7 @@ impl Client {
             }
             _ => true,
         };
-        let url = self.required_endpoint(EndpointKind::Token)?;
+        let url = self.grant_endpoint(grant, EndpointKind::Token)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(grant));
         params.set("code", code.expose_secret());

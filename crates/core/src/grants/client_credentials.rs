@@ -19,7 +19,7 @@ impl Client {
     pub(crate) fn client_credentials_call(&self) -> Result<TokenCall, Error> {
         let kind = GrantKind::ClientCredentials;
         let grant = self.grant(kind, |g| g.client_credentials.as_ref())?;
-        let url = self.required_endpoint(EndpointKind::Token)?;
+        let url = self.grant_endpoint(kind, EndpointKind::Token)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(kind));
         if grant.send_scope

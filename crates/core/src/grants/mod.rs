@@ -3,18 +3,27 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
+mod jwt_bearer;
 mod legacy_credentials;
 mod refresh_token;
+mod token_exchange;
+
+pub use device_code::{DeviceAuthorization, DevicePoll};
 
 use oauth_clients_descriptor::GrantKind;
-use oauth_clients_descriptor::schema::Grants;
+use oauth_clients_descriptor::schema::{Capture, Grants};
+use url::Url;
 
+use crate::callback::Callback;
 use crate::client::Client;
+use crate::endpoints::EndpointKind;
 use crate::error::Error;
 use crate::request::{Params, TokenCall};
 use crate::response::{self, MAX_TOKEN_BODY, ResponseMeta};
 use crate::token::{Token, now_unix};
 use crate::transport::{BufferedResponse, PreparedRequest};
+use crate::vars::Escape;
 
 /// What a refused request of a grant asked for, for messages ("… refused the refresh token").
 fn what_is_refused(grant: GrantKind) -> &'static str {
@@ -22,6 +31,9 @@ fn what_is_refused(grant: GrantKind) -> &'static str {
         GrantKind::ClientCredentials => "the client credentials",
         GrantKind::AuthorizationCode | GrantKind::LegacyCredentials => "the authorization code",
         GrantKind::RefreshToken => "the refresh token",
+        GrantKind::DeviceCode => "the device code",
+        GrantKind::JwtBearer => "the JWT assertion",
+        GrantKind::TokenExchange => "the token to exchange",
     }
 }
 
@@ -76,7 +88,8 @@ impl Client {
         }
     }
 
-    /// Makes one token request: prepare, send, parse.
+    /// Makes one token request: prepare, send, parse, capture the values the descriptor asks
+    /// for.
     pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
         let grant = call.grant;
         let policy = call.policy;
@@ -85,7 +98,95 @@ impl Client {
             .transport()
             .send(&request, policy, MAX_TOKEN_BODY)
             .await?;
-        self.parse_token_response(grant, &request, &response)
+        let mut token = self.parse_token_response(grant, &request, &response)?;
+        self.capture_from_answer(&mut token)?;
+        Ok(token)
+    }
+
+    /// The token endpoint of `grant`: its own (`grants.<grant>.endpoint`), else `fallback`.
+    pub(crate) fn grant_endpoint(
+        &self,
+        grant: GrantKind,
+        fallback: EndpointKind,
+    ) -> Result<Url, Error> {
+        let own = self
+            .descriptor()
+            .grants
+            .common(grant)
+            .and_then(|c| c.endpoint);
+        let Some(template) = own else {
+            return self.required_endpoint(fallback);
+        };
+        let used_by = format!("grants.{grant}.endpoint");
+        let text = self.vars().render_text(template, &used_by, Escape::Url)?;
+        let url = Url::parse(&text).map_err(|err| {
+            Error::config(
+                self.vendor(),
+                format!("`{used_by}` does not give a valid URL: {err}"),
+            )
+        })?;
+        crate::target::check_secure(self.vendor(), &url)?;
+        Ok(url)
+    }
+
+    /// Keeps the values the descriptor captures from the token answer (`from:
+    /// token_response.…`) with the token.
+    pub(crate) fn capture_from_answer(&self, token: &mut Token) -> Result<(), Error> {
+        for (name, variable) in &self.descriptor().variables {
+            let Some(Capture::TokenResponse(keys)) = variable.capture() else {
+                continue;
+            };
+            let (last, path) = match keys.split_last() {
+                Some(split) => split,
+                None => continue,
+            };
+            let path: Vec<String> = path.iter().map(|k| (*k).to_owned()).collect();
+            let object = if path.is_empty() {
+                Some(&token.extra)
+            } else {
+                response::object_at(&token.extra, &path)
+            };
+            let value = match object.and_then(|o| o.get(*last)) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            self.keep_captured(token, name, value)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the values the descriptor captures from the callback (`from: callback.…`).
+    pub(crate) fn capture_from_callback(
+        &self,
+        callback: &Callback,
+        token: &mut Token,
+    ) -> Result<(), Error> {
+        for (name, variable) in &self.descriptor().variables {
+            if let Some(Capture::Callback(param)) = variable.capture()
+                && let Some(value) = callback.param(param)
+            {
+                self.keep_captured(token, name, value.to_owned())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A captured value must match its variable's pattern: the vendor's answer shapes later
+    /// URLs, so a value that does not is refused.
+    fn keep_captured(&self, token: &mut Token, name: &str, value: String) -> Result<(), Error> {
+        let value = value.trim_end_matches('/').to_owned();
+        if !self.provider().value_matches(name, &value) {
+            return Err(Error::refused(
+                self.vendor(),
+                format!(
+                    "the vendor's value for `{name}` does not match the descriptor's pattern; \
+                     it is not used (it would shape later URLs)"
+                ),
+            ));
+        }
+        token.variables.insert(name.to_owned(), value);
+        Ok(())
     }
 
     /// Reads a token endpoint's answer to `request`.

@@ -25,10 +25,25 @@ impl Client {
         Ok(token)
     }
 
+    /// Refreshes a token: like [`Client::refresh`] with its refresh token, and what the answer
+    /// lacks (the refresh token, captured values) kept from `previous`.
+    pub async fn refresh_token_of(&self, previous: &Token) -> Result<Token, Error> {
+        let Some(refresh_token) = previous.refresh_token() else {
+            return Err(Error::unsupported(
+                self.vendor(),
+                "refreshing a token without a refresh token",
+            ));
+        };
+        Ok(self
+            .refresh(refresh_token)
+            .await?
+            .inherit_refresh_token(previous))
+    }
+
     pub(crate) fn refresh_call(&self, refresh_token: &RefreshToken) -> Result<TokenCall, Error> {
         let kind = GrantKind::RefreshToken;
         let grant = self.grant(kind, |g| g.refresh_token.as_ref())?;
-        let url = self.required_endpoint(EndpointKind::Refresh)?;
+        let url = self.grant_endpoint(kind, EndpointKind::Refresh)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(kind));
         params.set("refresh_token", refresh_token.expose_secret());

@@ -7,7 +7,9 @@ use url::Url;
 
 use super::nearest;
 use crate::names::reserved_header;
-use crate::schema::{ClientAuth, Descriptor};
+use crate::schema::{
+    BodyEncoding, Capture, ClientAuth, ClientAuthMethods, Descriptor, HttpMethod, Variable,
+};
 use crate::template::{Template, is_identifier};
 use crate::urls;
 
@@ -60,6 +62,25 @@ const ENGINE_BODY_PARAMS: &[&str] = &[
     "redirect_uri",
     "refresh_token",
     "scope",
+    "device_code",
+    "assertion",
+    "client_assertion",
+    "client_assertion_type",
+    "subject_token",
+    "subject_token_type",
+];
+
+/// Token-request parameters a descriptor may rename (`token_request.param_names`).
+const RENAMABLE_PARAMS: &[&str] = &[
+    "client_id",
+    "client_secret",
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "refresh_token",
+    "scope",
+    "code_verifier",
+    "device_code",
 ];
 
 /// Step-1 parameters of the legacy flow that the engine sets itself.
@@ -73,7 +94,7 @@ const ENGINE_CREDENTIALS_PARAMS: &[&str] = &[
 ];
 
 /// What a template is, for the checks its text gets.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// An endpoint: HTTPS (or HTTP on loopback), a valid URL once filled in.
     Url,
@@ -83,7 +104,15 @@ enum Kind {
     Value,
     /// An API path relative to `endpoints.api_base`.
     RelativePath,
+    /// A claim of a JWT assertion: a value that may also use the assertion's own values.
+    Claim,
 }
+
+/// Values the engine provides itself, usable in parameter and header values.
+const ENGINE_VALUES: &[&str] = &["client_id"];
+
+/// Values the engine provides to the claims of JWT assertions.
+const CLAIM_VALUES: &[&str] = &["client_id", "subject", "token_endpoint", "scope"];
 
 #[derive(Default)]
 pub(crate) struct Checker {
@@ -157,92 +186,130 @@ impl Checker {
     }
 
     /// Every text that may hold `{variable}` placeholders, with its path and kind.
-    fn template_fields(d: &Descriptor) -> Vec<(String, &str, Kind)> {
+    fn template_fields<'d>(d: &'d Descriptor) -> Vec<(String, &'d str, Kind)> {
         let mut fields: Vec<(String, &str, Kind)> = Vec::new();
+        let mut push = |path: String, text: &'d str, kind: Kind| fields.push((path, text, kind));
         if let Some(url) = &d.docs_url {
-            fields.push(("docs_url".into(), url, Kind::Url));
+            push("docs_url".into(), url, Kind::Url);
         }
         if let Some(issuer) = &d.issuer {
-            fields.push(("issuer".into(), issuer, Kind::Url));
+            push("issuer".into(), issuer, Kind::Url);
         }
         let e = &d.endpoints;
+        push("endpoints.token".into(), &e.token, Kind::Url);
         for (name, url) in [
             ("authorization", &e.authorization),
             ("refresh", &e.refresh),
             ("revocation", &e.revocation),
+            ("introspection", &e.introspection),
+            ("device_authorization", &e.device_authorization),
+            ("userinfo", &e.userinfo),
+            ("jwks", &e.jwks),
             ("api_base", &e.api_base),
         ] {
             if let Some(url) = url {
-                fields.push((format!("endpoints.{name}"), url, Kind::Url));
+                push(format!("endpoints.{name}"), url, Kind::Url);
             }
         }
-        fields.push(("endpoints.token".into(), &e.token, Kind::Url));
         for (name, url) in &e.extra {
-            fields.push((format!("endpoints.extra.{name}"), url, Kind::Url));
+            push(format!("endpoints.extra.{name}"), url, Kind::Url);
         }
+        Self::grant_template_fields(d, &mut push);
+        for (name, value) in &d.token_request.headers {
+            push(format!("token_request.headers.{name}"), value, Kind::Value);
+        }
+        for (name, value) in &d.token_request.query_params {
+            push(
+                format!("token_request.query_params.{name}"),
+                value,
+                Kind::Value,
+            );
+        }
+        for (name, value) in &d.api.headers {
+            push(format!("api.headers.{name}"), value, Kind::Value);
+        }
+        if let Some(path) = &d.api.example_path {
+            push("api.example_path".into(), path, Kind::RelativePath);
+        }
+
+        fields
+    }
+
+    /// The templates of the grants' settings.
+    fn grant_template_fields<'d>(d: &'d Descriptor, push: &mut impl FnMut(String, &'d str, Kind)) {
         let g = &d.grants;
         for kind in g.kinds() {
-            if let Some(common) = g.common(kind) {
-                for (name, value) in common.extra_params {
-                    fields.push((
-                        format!("grants.{kind}.extra_params.{name}"),
-                        value,
-                        Kind::Value,
-                    ));
-                }
+            let Some(common) = g.common(kind) else {
+                continue;
+            };
+            for (name, value) in common.extra_params {
+                push(
+                    format!("grants.{kind}.extra_params.{name}"),
+                    value,
+                    Kind::Value,
+                );
+            }
+            if let Some(endpoint) = common.endpoint {
+                push(format!("grants.{kind}.endpoint"), endpoint, Kind::Url);
+            }
+            for (name, value) in common.token_request.iter().flat_map(|t| &t.headers) {
+                push(
+                    format!("grants.{kind}.token_request.headers.{name}"),
+                    value,
+                    Kind::Value,
+                );
             }
         }
-        if let Some(cc) = &g.client_credentials
-            && let Some(uri) = &cc.redirect_uri
+        if let Some(uri) = g
+            .client_credentials
+            .as_ref()
+            .and_then(|c| c.redirect_uri.as_ref())
         {
-            fields.push((
+            push(
                 "grants.client_credentials.redirect_uri".into(),
                 uri,
                 Kind::RedirectUri,
-            ));
+            );
         }
         if let Some(ac) = &g.authorization_code {
             if let Some(uri) = &ac.default_redirect_uri {
-                fields.push((
+                push(
                     "grants.authorization_code.default_redirect_uri".into(),
                     uri,
                     Kind::RedirectUri,
-                ));
+                );
             }
             for (name, value) in &ac.extra_authorize_params {
-                fields.push((
+                push(
                     format!("grants.authorization_code.extra_authorize_params.{name}"),
                     value,
                     Kind::Value,
-                ));
+                );
             }
         }
         if let Some(lc) = &g.legacy_credentials {
             if let Some(uri) = &lc.default_redirect_uri {
-                fields.push((
+                push(
                     "grants.legacy_credentials.default_redirect_uri".into(),
                     uri,
                     Kind::RedirectUri,
-                ));
+                );
             }
             for (name, value) in &lc.credentials_params {
-                fields.push((
+                push(
                     format!("grants.legacy_credentials.credentials_params.{name}"),
                     value,
                     Kind::Value,
-                ));
+                );
             }
         }
-        for (name, value) in &d.token_request.headers {
-            fields.push((format!("token_request.headers.{name}"), value, Kind::Value));
+        for (name, value) in g.jwt_bearer.iter().flat_map(|j| &j.claims) {
+            push(
+                format!("grants.jwt_bearer.claims.{name}"),
+                value,
+                Kind::Claim,
+            );
         }
-        for (name, value) in &d.api.headers {
-            fields.push((format!("api.headers.{name}"), value, Kind::Value));
-        }
-        if let Some(path) = &d.api.example_path {
-            fields.push(("api.example_path".into(), path, Kind::RelativePath));
-        }
-        fields
     }
 
     fn templates(&mut self, d: &Descriptor) {
@@ -260,7 +327,14 @@ impl Checker {
                     .entry(name.clone())
                     .or_default()
                     .push(path.clone());
-                self.resolve(d, &path, name);
+                let provided = match kind {
+                    Kind::Value => ENGINE_VALUES.contains(&name.as_str()),
+                    Kind::Claim => CLAIM_VALUES.contains(&name.as_str()),
+                    _ => false,
+                };
+                if !provided {
+                    self.resolve(d, &path, name);
+                }
             }
             if path == "docs_url" && !names.is_empty() {
                 self.problem(
@@ -269,6 +343,24 @@ impl Checker {
                     "`docs_url` is shown as it is: it cannot use `{variables}`",
                 );
                 continue;
+            }
+            if kind == Kind::Url
+                && let Some(first) = names.first().filter(|_| template.starts_with_placeholder())
+            {
+                let origin_pattern = d
+                    .variables
+                    .get(first)
+                    .and_then(|v| v.pattern.as_deref())
+                    .is_some_and(|p| p.starts_with("https://"));
+                if !origin_pattern {
+                    self.problem(
+                        &path,
+                        At::Value,
+                        format!(
+                            "`{text}` starts with `{{{first}}}`, which must then be a variable whose `pattern` starts with `https://`, so that only the vendor's own origins can take its place"
+                        ),
+                    );
+                }
             }
             match kind {
                 Kind::Url => self.url(&path, &template, text, false),
@@ -290,7 +382,7 @@ impl Checker {
                         );
                     }
                 }
-                Kind::Value => {
+                Kind::Value | Kind::Claim => {
                     if text.contains(['\r', '\n']) {
                         self.problem(&path, At::Value, "the value must be on one line");
                     }
@@ -350,8 +442,17 @@ impl Checker {
     /// HTTPS, or HTTP on a loopback host ([`urls::is_secure`]); a redirect URI may also be a
     /// URN or an app's own scheme. No user info, no fragment.
     fn url(&mut self, path: &str, template: &Template, text: &str, redirect: bool) {
-        // Placeholders stand for host labels, ports or path segments: fill them in to parse.
-        let parsed = Url::parse(&template.fill("x")).or_else(|_| Url::parse(&template.fill("1")));
+        // Placeholders stand for host labels, ports or path segments: fill them in to parse. A
+        // template may start with a variable that holds a whole origin (`{instance_url}/x`).
+        let filled = |with: &str| {
+            let text = template.fill(with);
+            if template.starts_with_placeholder() {
+                format!("https://origin.example{}", &text[with.len()..])
+            } else {
+                text
+            }
+        };
+        let parsed = Url::parse(&filled("x")).or_else(|_| Url::parse(&filled("1")));
         let parsed = match parsed {
             Ok(url) => url,
             Err(err) => {
@@ -371,7 +472,7 @@ impl Checker {
                     format!("`{text}` carries user info (`user@`): credentials never go in URLs"),
                 )
             }
-            "https" | "http" if parsed.fragment().is_some() => self.problem(
+            "https" | "http" if parsed.fragment().is_some() && path != "docs_url" => self.problem(
                 path,
                 At::Value,
                 format!("`{text}` has a fragment (`#…`), which is never sent"),
@@ -395,7 +496,17 @@ impl Checker {
     }
 
     fn variables(&mut self, d: &Descriptor) {
+        for (i, tag) in d.tags.iter().enumerate() {
+            if !is_identifier(tag) {
+                self.problem(
+                    format!("tags[{i}]"),
+                    At::Value,
+                    format!("`{tag}` is not a tag: use lowercase letters, digits and `_`"),
+                );
+            }
+        }
         for (name, variable) in &d.variables {
+            self.captured_variable(d, name, variable);
             let path = format!("variables.{name}");
             if !is_identifier(name) || KEYWORDS.contains(&name.as_str()) {
                 self.problem(
@@ -457,6 +568,61 @@ impl Checker {
                 );
             }
         }
+    }
+
+    /// A captured variable's source, and a default's pattern.
+    fn captured_variable(&mut self, d: &Descriptor, name: &str, variable: &Variable) {
+        let path = format!("variables.{name}");
+        if let (Some(default), Some(pattern)) = (&variable.default, &variable.pattern) {
+            let matches = regex_lite::Regex::new(&format!("^(?:{pattern})$"))
+                .is_ok_and(|regex| regex.is_match(default));
+            if !matches {
+                self.problem(
+                    format!("{path}.default"),
+                    At::Value,
+                    format!("the default `{default}` does not match the pattern `{pattern}`"),
+                );
+            }
+        }
+        let Some(from) = &variable.from else {
+            return;
+        };
+        let valid = match variable.capture() {
+            Some(Capture::TokenResponse(keys)) => keys.iter().all(|k| !k.is_empty()),
+            Some(Capture::Callback(param)) => !param.is_empty(),
+            _ => false,
+        };
+        if !valid {
+            self.problem(
+                format!("{path}.from"),
+                At::Value,
+                format!(
+                    "`{from}` is not a source: use `token_response.<field>` (dotted for nested fields) or `callback.<parameter>`"
+                ),
+            );
+        }
+        if variable.default.is_some() {
+            self.problem(
+                format!("{path}.default"),
+                At::Key,
+                "a captured variable takes its value from the vendor: it has no default",
+            );
+        }
+        let in_url = self.used.get(name).is_some_and(|paths| {
+            paths
+                .iter()
+                .any(|p| p.starts_with("endpoints.") || p == "issuer")
+        });
+        if in_url && variable.pattern.is_none() {
+            self.problem(
+                &path,
+                At::Key,
+                format!(
+                    "`{name}` comes from the vendor's answer and shapes URLs: give it a `pattern` that only matches the vendor's own hosts"
+                ),
+            );
+        }
+        let _ = d;
     }
 
     fn environments(&mut self, d: &Descriptor) {
@@ -640,7 +806,8 @@ impl Checker {
             for name in ac.extra_authorize_params.keys() {
                 let reserved = seen.contains_key(name.as_str())
                     || name == "code_challenge"
-                    || name == "code_challenge_method";
+                    || name == "code_challenge_method"
+                    || name == "nonce";
                 if reserved {
                     self.problem(
                         format!("grants.authorization_code.extra_authorize_params.{name}"),
@@ -707,12 +874,137 @@ impl Checker {
                 "`endpoints.refresh` is set but there is no `refresh_token` grant to use it",
             );
         }
-        if d.client_auth == ClientAuth::None && g.client_credentials.is_some() {
+        if let Some(cc) = &g.client_credentials {
+            let methods = cc.client_auth.as_ref().unwrap_or(&d.client_auth);
+            if methods.methods() == [ClientAuth::None] {
+                self.problem(
+                    "client_auth",
+                    At::Value,
+                    "a public client (`client_auth: none`) has no secret, so it cannot use the `client_credentials` grant",
+                );
+            }
+        }
+        self.new_grants(d);
+    }
+
+    /// The device code, JWT-bearer and token exchange grants, and what every grant shares.
+    fn new_grants(&mut self, d: &Descriptor) {
+        let g = &d.grants;
+        match (&g.device_code, &d.endpoints.device_authorization) {
+            (Some(_), None) => self.problem(
+                "grants.device_code",
+                At::Key,
+                "the `device_code` grant needs `endpoints.device_authorization`, where devices ask for a user code",
+            ),
+            (None, Some(_)) => self.problem(
+                "endpoints.device_authorization",
+                At::Key,
+                "`endpoints.device_authorization` is set but there is no `device_code` grant to use it",
+            ),
+            _ => {}
+        }
+        if let Some(jwt) = &g.jwt_bearer {
+            if jwt.claims.is_empty() {
+                self.problem(
+                    "grants.jwt_bearer.claims",
+                    At::Key,
+                    "a JWT assertion needs claims: at least `iss`, `sub` and `aud`",
+                );
+            }
+            if !(1..=86_400).contains(&jwt.lifetime_seconds) {
+                self.problem(
+                    "grants.jwt_bearer.lifetime_seconds",
+                    At::Value,
+                    "an assertion lives between 1 second and a day",
+                );
+            }
+        }
+        if let Some(te) = &g.token_exchange
+            && te.subject_token_param.trim().is_empty() {
+                self.problem(
+                    "grants.token_exchange.subject_token_param",
+                    At::Value,
+                    "the parameter that carries the token must have a name",
+                );
+            }
+        self.client_auth_methods("client_auth", &d.client_auth);
+        for kind in g.kinds() {
+            let Some(common) = g.common(kind) else {
+                continue;
+            };
+            if let Some(methods) = common.client_auth {
+                self.client_auth_methods(&format!("grants.{kind}.client_auth"), methods);
+            }
+            if let Some(request) = common.token_request {
+                self.param_names(
+                    &format!("grants.{kind}.token_request"),
+                    &request.param_names,
+                );
+                self.request_headers(
+                    &format!("grants.{kind}.token_request.headers"),
+                    request.headers.keys(),
+                );
+            }
+        }
+    }
+
+    fn client_auth_methods(&mut self, path: &str, methods: &ClientAuthMethods) {
+        let list = methods.methods();
+        if list.is_empty() {
             self.problem(
-                "client_auth",
+                path,
                 At::Value,
-                "a public client (`client_auth: none`) has no secret, so it cannot use the `client_credentials` grant",
+                "name at least one client authentication method",
             );
+        }
+        let unique: BTreeSet<&str> = list.iter().map(|m| m.as_str()).collect();
+        if unique.len() != list.len() {
+            self.problem(path, At::Value, "a method is listed twice");
+        }
+    }
+
+    fn param_names(&mut self, path: &str, names: &BTreeMap<String, String>) {
+        for (standard, renamed) in names {
+            let at = format!("{path}.param_names.{standard}");
+            if !RENAMABLE_PARAMS.contains(&standard.as_str()) {
+                self.problem(
+                    &at,
+                    At::Key,
+                    format!(
+                        "`{standard}` is not a parameter the engine sends (expected one of {})",
+                        quoted(RENAMABLE_PARAMS)
+                    ),
+                );
+            } else if renamed.trim().is_empty() {
+                self.problem(&at, At::Value, "a parameter name must not be empty");
+            }
+        }
+    }
+
+    fn request_headers<'a>(&mut self, section: &str, names: impl Iterator<Item = &'a String>) {
+        for name in names {
+            let path = format!("{section}.{name}");
+            if !is_header_name(name) {
+                self.problem(
+                    &path,
+                    At::Key,
+                    format!("`{name}` is not a valid HTTP header name"),
+                );
+            } else if let Some(why) = reserved_header(name) {
+                self.problem(
+                    &path,
+                    At::Key,
+                    format!("`{name}` cannot be set here: {why}"),
+                );
+            } else if name.eq_ignore_ascii_case("content-type") {
+                self.problem(
+                    &path,
+                    At::Key,
+                    format!(
+                        "`{name}` cannot be set here: it follows from `token_request.encoding`"
+                    ),
+                );
+            }
         }
     }
 
@@ -786,39 +1078,21 @@ impl Checker {
     }
 
     fn headers(&mut self, d: &Descriptor) {
-        for (section, headers, own) in [
-            (
-                "token_request.headers",
-                &d.token_request.headers,
-                // Follows from `token_request.encoding`.
-                ["content-type"].as_slice(),
-            ),
-            ("api.headers", &d.api.headers, [].as_slice()),
-        ] {
-            for name in headers.keys() {
-                let path = format!("{section}.{name}");
-                let lower = name.to_ascii_lowercase();
-                if !is_header_name(name) {
-                    self.problem(
-                        &path,
-                        At::Key,
-                        format!("`{name}` is not a valid HTTP header name"),
-                    );
-                } else if let Some(why) = reserved_header(&lower) {
-                    self.problem(
-                        &path,
-                        At::Key,
-                        format!("`{name}` cannot be set here: {why}"),
-                    );
-                } else if own.contains(&lower.as_str()) {
-                    self.problem(
-                        &path,
-                        At::Key,
-                        format!(
-                            "`{name}` cannot be set here: it follows from `token_request.encoding`"
-                        ),
-                    );
-                }
+        self.request_headers("token_request.headers", d.token_request.headers.keys());
+        for name in d.api.headers.keys() {
+            let path = format!("api.headers.{name}");
+            if !is_header_name(name) {
+                self.problem(
+                    &path,
+                    At::Key,
+                    format!("`{name}` is not a valid HTTP header name"),
+                );
+            } else if let Some(why) = reserved_header(name) {
+                self.problem(
+                    &path,
+                    At::Key,
+                    format!("`{name}` cannot be set here: {why}"),
+                );
             }
         }
         if let Some(name) = &d.api.request_id_header
@@ -829,6 +1103,82 @@ impl Checker {
                 At::Value,
                 format!("`{name}` is not a valid HTTP header name"),
             );
+        }
+        if let Some(name) = &d.api.token_header {
+            let credential = name.eq_ignore_ascii_case("authorization");
+            if !is_header_name(name) {
+                self.problem(
+                    "api.token_header",
+                    At::Value,
+                    format!("`{name}` is not a valid HTTP header name"),
+                );
+            } else if !credential && reserved_header(name).is_some() {
+                self.problem(
+                    "api.token_header",
+                    At::Value,
+                    format!("`{name}` cannot carry the token: it is a connection-level or credential header of its own"),
+                );
+            }
+        }
+        if d.api.token_query_param.is_some()
+            && (d.api.token_header.is_some() || d.api.token_scheme.is_some())
+        {
+            self.problem(
+                "api.token_query_param",
+                At::Key,
+                "the token goes either in a query parameter or in a header, not both",
+            );
+        }
+        self.token_request(d);
+    }
+
+    fn token_request(&mut self, d: &Descriptor) {
+        let request = &d.token_request;
+        self.param_names("token_request", &request.param_names);
+        let methods = d.grants.kinds().into_iter().filter_map(|kind| {
+            let common = d.grants.common(kind)?;
+            let merged = request.with(common.token_request);
+            Some((kind, merged))
+        });
+        for (kind, merged) in methods {
+            if merged.method == HttpMethod::Get && merged.encoding != BodyEncoding::Form {
+                self.problem(
+                    format!("grants.{kind}.token_request"),
+                    At::Key,
+                    "a GET token request sends its parameters in the query: `encoding` must stay `form`",
+                );
+            }
+        }
+        let q = &d.token_response;
+        if q.never_expires && q.default_expires_in.is_some() {
+            self.problem(
+                "token_response.never_expires",
+                At::Key,
+                "`never_expires` and `default_expires_in` contradict each other",
+            );
+        }
+        for (field, value) in [
+            ("expires_in_field", &q.expires_in_field),
+            ("expires_at_field", &q.expires_at_field),
+            ("refresh_expires_in_field", &q.refresh_expires_in_field),
+            ("success_field", &q.success_field),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                self.problem(
+                    format!("token_response.{field}"),
+                    At::Value,
+                    "a field name must not be empty",
+                );
+            }
+        }
+        for (name, path) in &q.additional_tokens {
+            if path.is_empty() || path.iter().any(|key| key.is_empty()) {
+                self.problem(
+                    format!("token_response.additional_tokens.{name}"),
+                    At::Value,
+                    "give the keys leading to the token's object, e.g. `[authed_user]`",
+                );
+            }
         }
     }
 }
