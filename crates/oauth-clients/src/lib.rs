@@ -6,25 +6,178 @@
 //!
 //! | module | vendor | grants |
 //! |---|---|---|
+//! | [`accelo`] | Accelo | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`acuity_scheduling`] | Acuity Scheduling | `authorization_code` |
+//! | [`adobe`] | Adobe | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`airtable`] | Airtable | `authorization_code`, `refresh_token` |
+//! | [`amazon`] | Login with Amazon | `authorization_code`, `refresh_token` |
+//! | [`amazon_selling_partner`] | Amazon Selling Partner API | `authorization_code`, `refresh_token` |
+//! | [`apple`] | Sign in with Apple | `authorization_code`, `refresh_token` |
+//! | [`arcgis`] | ArcGIS Online | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`asana`] | Asana | `authorization_code`, `refresh_token` |
+//! | [`atlassian`] | Atlassian (Jira, Confluence) | `authorization_code`, `refresh_token` |
+//! | [`attio`] | Attio | `authorization_code` |
+//! | [`auth0`] | Auth0 | `authorization_code`, `refresh_token` |
+//! | [`autodesk`] | Autodesk Platform Services | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`basecamp`] | Basecamp (37signals Launchpad) | `authorization_code`, `refresh_token` |
+//! | [`battlenet`] | Battle.net | `client_credentials`, `authorization_code` |
+//! | [`bitbucket`] | Bitbucket Cloud | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`bitly`] | Bitly | `authorization_code` |
+//! | [`box_com`] | Box | `authorization_code`, `refresh_token` |
+//! | [`buffer`] | Buffer | `authorization_code`, `refresh_token` |
+//! | [`bungie`] | Bungie.net | `authorization_code`, `refresh_token` |
+//! | [`calendly`] | Calendly | `authorization_code`, `refresh_token` |
+//! | [`campaign_monitor`] | Campaign Monitor | `authorization_code`, `refresh_token` |
+//! | [`canva`] | Canva Connect | `authorization_code`, `refresh_token` |
+//! | [`clickup`] | ClickUp | `authorization_code` |
+//! | [`clio`] | Clio Manage | `authorization_code`, `refresh_token` |
+//! | [`close`] | Close | `authorization_code`, `refresh_token` |
+//! | [`clover`] | Clover | `authorization_code`, `refresh_token` |
+//! | [`coinbase`] | Coinbase | `authorization_code`, `refresh_token` |
+//! | [`constant_contact`] | Constant Contact | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`copper`] | Copper | `authorization_code` |
+//! | [`dailymotion`] | Dailymotion | `authorization_code`, `refresh_token` |
+//! | [`deezer`] | Deezer | `authorization_code` |
+//! | [`deviantart`] | DeviantArt | `authorization_code`, `refresh_token` |
+//! | [`digitalocean`] | DigitalOcean | `authorization_code`, `refresh_token` |
+//! | [`discord`] | Discord | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`disqus`] | Disqus | `authorization_code`, `refresh_token` |
+//! | [`docusign`] | Docusign | `authorization_code`, `refresh_token` |
+//! | [`dribbble`] | Dribbble | `authorization_code` |
+//! | [`dropbox`] | Dropbox | `authorization_code`, `refresh_token` |
+//! | [`ebay`] | eBay | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`egnyte`] | Egnyte | `authorization_code` |
+//! | [`epic_games`] | Epic Games | `authorization_code`, `refresh_token` |
+//! | [`etsy`] | Etsy | `authorization_code`, `refresh_token` |
+//! | [`eventbrite`] | Eventbrite | `authorization_code` |
+//! | [`facebook`] | Facebook Login | `authorization_code`, `token_exchange` |
+//! | [`figma`] | Figma | `authorization_code`, `refresh_token` |
+//! | [`fitbit`] | Fitbit | `authorization_code`, `refresh_token` |
+//! | [`foursquare`] | Foursquare (v2 API) | `authorization_code` |
+//! | [`freeagent`] | FreeAgent | `authorization_code`, `refresh_token` |
+//! | [`freshbooks`] | FreshBooks | `authorization_code`, `refresh_token` |
+//! | [`front`] | Front | `authorization_code`, `refresh_token` |
+//! | [`github`] | GitHub | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`gitlab`] | GitLab | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`gong`] | Gong | `authorization_code`, `refresh_token` |
+//! | [`google`] | Google | `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer` |
+//! | [`gumroad`] | Gumroad | `authorization_code` |
+//! | [`gusto`] | Gusto | `authorization_code`, `refresh_token` |
+//! | [`harvest`] | Harvest | `authorization_code`, `refresh_token` |
+//! | [`helpscout`] | Help Scout | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`heroku`] | Heroku | `authorization_code`, `refresh_token` |
+//! | [`highlevel`] | HighLevel | `authorization_code`, `refresh_token` |
+//! | [`hubspot`] | HubSpot | `authorization_code`, `refresh_token` |
+//! | [`imgur`] | Imgur | `authorization_code`, `refresh_token` |
+//! | [`instagram`] | Instagram | `authorization_code` |
+//! | [`intercom`] | Intercom | `authorization_code` |
+//! | [`kakao`] | Kakao | `authorization_code`, `refresh_token` |
+//! | [`keap`] | Keap | `authorization_code`, `refresh_token` |
+//! | [`kick`] | Kick | `authorization_code`, `refresh_token` |
+//! | [`klaviyo`] | Klaviyo | `authorization_code`, `refresh_token` |
+//! | [`lever`] | Lever | `authorization_code`, `refresh_token` |
+//! | [`line`] | LINE Login | `authorization_code`, `refresh_token` |
+//! | [`linear`] | Linear | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`linkedin`] | LinkedIn | `authorization_code`, `refresh_token` |
+//! | [`mailchimp`] | Mailchimp | `authorization_code` |
+//! | [`mailru`] | Mail.ru | `authorization_code`, `refresh_token` |
+//! | [`medium`] | Medium | `authorization_code`, `refresh_token` |
+//! | [`meetup`] | Meetup | `authorization_code`, `refresh_token` |
+//! | [`microsoft`] | Microsoft Entra ID | `client_credentials`, `authorization_code`, `refresh_token`, `device_code` |
+//! | [`miro`] | Miro | `authorization_code`, `refresh_token` |
+//! | [`monday`] | monday.com | `authorization_code` |
+//! | [`myob`] | MYOB Business | `authorization_code`, `refresh_token` |
+//! | [`nationbuilder`] | NationBuilder | `authorization_code`, `refresh_token` |
+//! | [`naver`] | Naver | `authorization_code`, `refresh_token` |
+//! | [`netlify`] | Netlify | `authorization_code` |
+//! | [`netsuite`] | NetSuite | `authorization_code`, `refresh_token` |
+//! | [`notion`] | Notion | `authorization_code`, `refresh_token` |
+//! | [`odnoklassniki`] | OK (Odnoklassniki) | `authorization_code`, `refresh_token` |
+//! | [`okta`] | Okta | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`openstreetmap`] | OpenStreetMap | `authorization_code` |
+//! | [`osu`] | osu! | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`oura`] | Oura | `authorization_code`, `refresh_token` |
+//! | [`pagerduty`] | PagerDuty | `authorization_code`, `refresh_token` |
+//! | [`patreon`] | Patreon | `authorization_code`, `refresh_token` |
+//! | [`paypal`] | PayPal | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`pennylane`] | Pennylane | `authorization_code`, `refresh_token` |
+//! | [`pinterest`] | Pinterest | `authorization_code`, `refresh_token` |
+//! | [`pipedrive`] | Pipedrive | `authorization_code`, `refresh_token` |
+//! | [`planning_center`] | Planning Center | `authorization_code`, `refresh_token` |
+//! | [`podio`] | Podio | `authorization_code`, `refresh_token` |
+//! | [`podium`] | Podium | `authorization_code`, `refresh_token` |
+//! | [`polar`] | Polar | `authorization_code`, `refresh_token` |
 //! | [`procore`] | Procore | `client_credentials`, `authorization_code`, `refresh_token` |
 //! | [`procountor`] | Procountor | `refresh_token`, `legacy_credentials` (deprecated) |
 //! | [`procurify`] | Procurify | `client_credentials` |
 //! | [`procurios`] | Procurios | `client_credentials`, `authorization_code` |
+//! | [`pushbullet`] | Pushbullet | `authorization_code` |
+//! | [`qq`] | QQ Connect | `authorization_code`, `refresh_token` |
+//! | [`quickbooks`] | QuickBooks Online | `authorization_code`, `refresh_token` |
+//! | [`reddit`] | Reddit | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`ringcentral`] | RingCentral | `authorization_code`, `refresh_token` |
+//! | [`roblox`] | Roblox | `authorization_code`, `refresh_token` |
+//! | [`sage`] | Sage Accounting | `authorization_code`, `refresh_token` |
+//! | [`salesforce`] | Salesforce | `client_credentials`, `authorization_code`, `refresh_token`, `jwt_bearer` |
+//! | [`salesloft`] | Salesloft | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`servicenow`] | ServiceNow | `authorization_code`, `refresh_token` |
+//! | [`shopify`] | Shopify | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`slack`] | Slack | `authorization_code`, `refresh_token` |
+//! | [`smartsheet`] | Smartsheet | `authorization_code`, `refresh_token` |
+//! | [`snapchat`] | Snapchat | `authorization_code`, `refresh_token` |
+//! | [`snowflake`] | Snowflake | `authorization_code`, `refresh_token` |
+//! | [`soundcloud`] | SoundCloud | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`spotify`] | Spotify | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`square`] | Square | `authorization_code`, `refresh_token` |
+//! | [`squarespace`] | Squarespace | `authorization_code`, `refresh_token` |
+//! | [`stackexchange`] | Stack Exchange | `authorization_code` |
+//! | [`strava`] | Strava | `authorization_code`, `refresh_token` |
+//! | [`stripe`] | Stripe | `authorization_code`, `refresh_token` |
+//! | [`surveymonkey`] | SurveyMonkey | `authorization_code` |
+//! | [`teamleader`] | Teamleader Focus | `authorization_code`, `refresh_token` |
+//! | [`teamwork`] | Teamwork.com | `authorization_code` |
+//! | [`threads`] | Threads | `authorization_code` |
+//! | [`tiktok`] | TikTok | `authorization_code`, `refresh_token` |
+//! | [`timely`] | Timely | `authorization_code`, `refresh_token` |
+//! | [`todoist`] | Todoist | `authorization_code` |
+//! | [`tumblr`] | Tumblr | `authorization_code`, `refresh_token` |
+//! | [`twitch`] | Twitch | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`twitter`] | X (Twitter) | `authorization_code`, `refresh_token` |
+//! | [`typeform`] | Typeform | `authorization_code`, `refresh_token` |
+//! | [`uber`] | Uber | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`unsplash`] | Unsplash | `authorization_code` |
+//! | [`untappd`] | Untappd | `authorization_code` |
+//! | [`vimeo`] | Vimeo | `authorization_code` |
+//! | [`vk`] | VK (VKontakte) | `authorization_code` |
+//! | [`wave`] | Wave | `authorization_code`, `refresh_token` |
+//! | [`wealthbox`] | Wealthbox | `authorization_code`, `refresh_token` |
+//! | [`webex`] | Webex | `authorization_code`, `refresh_token` |
+//! | [`webflow`] | Webflow | `authorization_code` |
+//! | [`wechat`] | WeChat Login (website) | `authorization_code`, `refresh_token` |
+//! | [`weibo`] | Sina Weibo | `authorization_code` |
+//! | [`withings`] | Withings | `authorization_code`, `refresh_token` |
+//! | [`wordpress`] | WordPress.com | `authorization_code` |
+//! | [`workos`] | WorkOS SSO | `authorization_code` |
+//! | [`wrike`] | Wrike | `authorization_code`, `refresh_token` |
+//! | [`xero`] | Xero | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`yahoo`] | Yahoo | `authorization_code`, `refresh_token` |
+//! | [`yandex`] | Yandex ID | `authorization_code`, `refresh_token` |
+//! | [`zendesk`] | Zendesk | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`zendesk_sell`] | Zendesk Sell | `authorization_code`, `refresh_token` |
+//! | [`zoho`] | Zoho | `authorization_code`, `refresh_token` |
+//! | [`zoom`] | Zoom | `client_credentials`, `authorization_code`, `refresh_token` |
 //!
 //! # Example
 //!
-//! See [`procore::ProcoreClient`]; in short:
+//! See [`accelo::AcceloClient`]; in short:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), oauth_clients::core::Error> {
-//! use oauth_clients::procore::{ProcoreClient, ProcoreConfig, ProcoreEnvironment};
+//! use oauth_clients::accelo::{AcceloClient, AcceloConfig};
 //! use oauth_clients::core::secrecy::SecretString;
 //!
-//! let config = ProcoreConfig {
-//!     environment: ProcoreEnvironment::Sandbox,
-//!     ..ProcoreConfig::new("my-client-id", SecretString::from("my-client-secret"))
-//! };
-//! let client = ProcoreClient::new(config)?;
+//! let config = AcceloConfig::new("my-client-id", SecretString::from("my-client-secret"), "bobs-burgers");
+//! let client = AcceloClient::new(config)?;
 //! let token = client.client_credentials().await?;
 //! println!("expires at {:?}", token.expires_at());
 //! # Ok(())
@@ -33,6 +186,309 @@
 #![deny(missing_docs)]
 
 pub use oauth_clients_core as core;
+
+#[rustfmt::skip]
+pub mod accelo;
+
+#[rustfmt::skip]
+pub mod acuity_scheduling;
+
+#[rustfmt::skip]
+pub mod adobe;
+
+#[rustfmt::skip]
+pub mod airtable;
+
+#[rustfmt::skip]
+pub mod amazon;
+
+#[rustfmt::skip]
+pub mod amazon_selling_partner;
+
+#[rustfmt::skip]
+pub mod apple;
+
+#[rustfmt::skip]
+pub mod arcgis;
+
+#[rustfmt::skip]
+pub mod asana;
+
+#[rustfmt::skip]
+pub mod atlassian;
+
+#[rustfmt::skip]
+pub mod attio;
+
+#[rustfmt::skip]
+pub mod auth0;
+
+#[rustfmt::skip]
+pub mod autodesk;
+
+#[rustfmt::skip]
+pub mod basecamp;
+
+#[rustfmt::skip]
+pub mod battlenet;
+
+#[rustfmt::skip]
+pub mod bitbucket;
+
+#[rustfmt::skip]
+pub mod bitly;
+
+#[rustfmt::skip]
+pub mod box_com;
+
+#[rustfmt::skip]
+pub mod buffer;
+
+#[rustfmt::skip]
+pub mod bungie;
+
+#[rustfmt::skip]
+pub mod calendly;
+
+#[rustfmt::skip]
+pub mod campaign_monitor;
+
+#[rustfmt::skip]
+pub mod canva;
+
+#[rustfmt::skip]
+pub mod clickup;
+
+#[rustfmt::skip]
+pub mod clio;
+
+#[rustfmt::skip]
+pub mod close;
+
+#[rustfmt::skip]
+pub mod clover;
+
+#[rustfmt::skip]
+pub mod coinbase;
+
+#[rustfmt::skip]
+pub mod constant_contact;
+
+#[rustfmt::skip]
+pub mod copper;
+
+#[rustfmt::skip]
+pub mod dailymotion;
+
+#[rustfmt::skip]
+pub mod deezer;
+
+#[rustfmt::skip]
+pub mod deviantart;
+
+#[rustfmt::skip]
+pub mod digitalocean;
+
+#[rustfmt::skip]
+pub mod discord;
+
+#[rustfmt::skip]
+pub mod disqus;
+
+#[rustfmt::skip]
+pub mod docusign;
+
+#[rustfmt::skip]
+pub mod dribbble;
+
+#[rustfmt::skip]
+pub mod dropbox;
+
+#[rustfmt::skip]
+pub mod ebay;
+
+#[rustfmt::skip]
+pub mod egnyte;
+
+#[rustfmt::skip]
+pub mod epic_games;
+
+#[rustfmt::skip]
+pub mod etsy;
+
+#[rustfmt::skip]
+pub mod eventbrite;
+
+#[rustfmt::skip]
+pub mod facebook;
+
+#[rustfmt::skip]
+pub mod figma;
+
+#[rustfmt::skip]
+pub mod fitbit;
+
+#[rustfmt::skip]
+pub mod foursquare;
+
+#[rustfmt::skip]
+pub mod freeagent;
+
+#[rustfmt::skip]
+pub mod freshbooks;
+
+#[rustfmt::skip]
+pub mod front;
+
+#[rustfmt::skip]
+pub mod github;
+
+#[rustfmt::skip]
+pub mod gitlab;
+
+#[rustfmt::skip]
+pub mod gong;
+
+#[rustfmt::skip]
+pub mod google;
+
+#[rustfmt::skip]
+pub mod gumroad;
+
+#[rustfmt::skip]
+pub mod gusto;
+
+#[rustfmt::skip]
+pub mod harvest;
+
+#[rustfmt::skip]
+pub mod helpscout;
+
+#[rustfmt::skip]
+pub mod heroku;
+
+#[rustfmt::skip]
+pub mod highlevel;
+
+#[rustfmt::skip]
+pub mod hubspot;
+
+#[rustfmt::skip]
+pub mod imgur;
+
+#[rustfmt::skip]
+pub mod instagram;
+
+#[rustfmt::skip]
+pub mod intercom;
+
+#[rustfmt::skip]
+pub mod kakao;
+
+#[rustfmt::skip]
+pub mod keap;
+
+#[rustfmt::skip]
+pub mod kick;
+
+#[rustfmt::skip]
+pub mod klaviyo;
+
+#[rustfmt::skip]
+pub mod lever;
+
+#[rustfmt::skip]
+pub mod line;
+
+#[rustfmt::skip]
+pub mod linear;
+
+#[rustfmt::skip]
+pub mod linkedin;
+
+#[rustfmt::skip]
+pub mod mailchimp;
+
+#[rustfmt::skip]
+pub mod mailru;
+
+#[rustfmt::skip]
+pub mod medium;
+
+#[rustfmt::skip]
+pub mod meetup;
+
+#[rustfmt::skip]
+pub mod microsoft;
+
+#[rustfmt::skip]
+pub mod miro;
+
+#[rustfmt::skip]
+pub mod monday;
+
+#[rustfmt::skip]
+pub mod myob;
+
+#[rustfmt::skip]
+pub mod nationbuilder;
+
+#[rustfmt::skip]
+pub mod naver;
+
+#[rustfmt::skip]
+pub mod netlify;
+
+#[rustfmt::skip]
+pub mod netsuite;
+
+#[rustfmt::skip]
+pub mod notion;
+
+#[rustfmt::skip]
+pub mod odnoklassniki;
+
+#[rustfmt::skip]
+pub mod okta;
+
+#[rustfmt::skip]
+pub mod openstreetmap;
+
+#[rustfmt::skip]
+pub mod osu;
+
+#[rustfmt::skip]
+pub mod oura;
+
+#[rustfmt::skip]
+pub mod pagerduty;
+
+#[rustfmt::skip]
+pub mod patreon;
+
+#[rustfmt::skip]
+pub mod paypal;
+
+#[rustfmt::skip]
+pub mod pennylane;
+
+#[rustfmt::skip]
+pub mod pinterest;
+
+#[rustfmt::skip]
+pub mod pipedrive;
+
+#[rustfmt::skip]
+pub mod planning_center;
+
+#[rustfmt::skip]
+pub mod podio;
+
+#[rustfmt::skip]
+pub mod podium;
+
+#[rustfmt::skip]
+pub mod polar;
 
 #[rustfmt::skip]
 pub mod procore;
@@ -45,6 +501,171 @@ pub mod procurify;
 
 #[rustfmt::skip]
 pub mod procurios;
+
+#[rustfmt::skip]
+pub mod pushbullet;
+
+#[rustfmt::skip]
+pub mod qq;
+
+#[rustfmt::skip]
+pub mod quickbooks;
+
+#[rustfmt::skip]
+pub mod reddit;
+
+#[rustfmt::skip]
+pub mod ringcentral;
+
+#[rustfmt::skip]
+pub mod roblox;
+
+#[rustfmt::skip]
+pub mod sage;
+
+#[rustfmt::skip]
+pub mod salesforce;
+
+#[rustfmt::skip]
+pub mod salesloft;
+
+#[rustfmt::skip]
+pub mod servicenow;
+
+#[rustfmt::skip]
+pub mod shopify;
+
+#[rustfmt::skip]
+pub mod slack;
+
+#[rustfmt::skip]
+pub mod smartsheet;
+
+#[rustfmt::skip]
+pub mod snapchat;
+
+#[rustfmt::skip]
+pub mod snowflake;
+
+#[rustfmt::skip]
+pub mod soundcloud;
+
+#[rustfmt::skip]
+pub mod spotify;
+
+#[rustfmt::skip]
+pub mod square;
+
+#[rustfmt::skip]
+pub mod squarespace;
+
+#[rustfmt::skip]
+pub mod stackexchange;
+
+#[rustfmt::skip]
+pub mod strava;
+
+#[rustfmt::skip]
+pub mod stripe;
+
+#[rustfmt::skip]
+pub mod surveymonkey;
+
+#[rustfmt::skip]
+pub mod teamleader;
+
+#[rustfmt::skip]
+pub mod teamwork;
+
+#[rustfmt::skip]
+pub mod threads;
+
+#[rustfmt::skip]
+pub mod tiktok;
+
+#[rustfmt::skip]
+pub mod timely;
+
+#[rustfmt::skip]
+pub mod todoist;
+
+#[rustfmt::skip]
+pub mod tumblr;
+
+#[rustfmt::skip]
+pub mod twitch;
+
+#[rustfmt::skip]
+pub mod twitter;
+
+#[rustfmt::skip]
+pub mod typeform;
+
+#[rustfmt::skip]
+pub mod uber;
+
+#[rustfmt::skip]
+pub mod unsplash;
+
+#[rustfmt::skip]
+pub mod untappd;
+
+#[rustfmt::skip]
+pub mod vimeo;
+
+#[rustfmt::skip]
+pub mod vk;
+
+#[rustfmt::skip]
+pub mod wave;
+
+#[rustfmt::skip]
+pub mod wealthbox;
+
+#[rustfmt::skip]
+pub mod webex;
+
+#[rustfmt::skip]
+pub mod webflow;
+
+#[rustfmt::skip]
+pub mod wechat;
+
+#[rustfmt::skip]
+pub mod weibo;
+
+#[rustfmt::skip]
+pub mod withings;
+
+#[rustfmt::skip]
+pub mod wordpress;
+
+#[rustfmt::skip]
+pub mod workos;
+
+#[rustfmt::skip]
+pub mod wrike;
+
+#[rustfmt::skip]
+pub mod xero;
+
+#[rustfmt::skip]
+pub mod yahoo;
+
+#[rustfmt::skip]
+pub mod yandex;
+
+#[rustfmt::skip]
+pub mod zendesk;
+
+#[rustfmt::skip]
+pub mod zendesk_sell;
+
+#[rustfmt::skip]
+pub mod zoho;
+
+#[rustfmt::skip]
+pub mod zoom;
 
 #[rustfmt::skip]
 pub mod registry;

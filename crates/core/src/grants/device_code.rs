@@ -105,7 +105,7 @@ impl Client {
         let (Some(device_code), Some(user_code)) = (text("device_code"), text("user_code")) else {
             return Err(meta.invalid("the answer has no `device_code` or `user_code`", body));
         };
-        // Some vendors (Google) write `verification_url`.
+        // Some vendors write `verification_url`, the name of a pre-RFC 8628 draft.
         let Some(verification_uri) = text("verification_uri").or_else(|| text("verification_url"))
         else {
             return Err(meta.invalid("the answer has no `verification_uri`", body));
