@@ -6,7 +6,7 @@ use std::fmt;
 
 use secrecy::ExposeSecret as _;
 
-use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
+use crate::secret::{AuthorizationCode, CsrfState, Nonce, PkceVerifier};
 
 /// An authorization request in progress: the URL to send the user to, and what the callback
 /// must be checked against. Keep it until the callback arrives. `Debug` shows neither the
@@ -21,6 +21,9 @@ pub struct AuthorizationRequest {
     pub pkce_verifier: Option<PkceVerifier>,
     /// The redirect URI sent.
     pub redirect_uri: Option<String>,
+    /// The OpenID Connect nonce sent (when the scopes have `openid`); the ID token must carry
+    /// it.
+    pub nonce: Option<Nonce>,
 }
 
 impl AuthorizationRequest {
@@ -36,6 +39,7 @@ impl fmt::Debug for AuthorizationRequest {
             .field("url", &"[contains state]")
             .field("pkce", &self.pkce_verifier.is_some())
             .field("redirect_uri", &self.redirect_uri)
+            .field("nonce", &self.nonce.is_some())
             .finish()
     }
 }

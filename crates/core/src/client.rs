@@ -12,6 +12,7 @@ use url::Url;
 use crate::config::{ClientConfig, redact_variables};
 use crate::endpoints::{EndpointKind, Endpoints};
 use crate::error::Error;
+use crate::jwks::JwksCache;
 use crate::sanitize::Sanitizer;
 use crate::transport::{ClientOptions, Transport};
 use crate::vars::{Escape, Vars};
@@ -73,6 +74,8 @@ pub(crate) struct ClientInner {
     pub(crate) api_headers: Result<HeaderMap, Error>,
     /// The client's own secrets (client secret and its Basic form), known to every sanitizer.
     pub(crate) sanitizer: Sanitizer,
+    /// The issuer's key set, for ID tokens.
+    pub(crate) jwks: JwksCache,
 }
 
 impl fmt::Debug for Client {
@@ -149,6 +152,7 @@ impl Client {
                 token_headers,
                 api_headers,
                 sanitizer,
+                jwks: JwksCache::default(),
             }),
         })
     }

@@ -198,6 +198,16 @@ pub enum Error {
         /// The `iss` the callback carried, sanitized.
         got: Option<Box<str>>,
     },
+    /// The ID token that came with the tokens failed OpenID Connect's checks (signature,
+    /// issuer, audience, expiry, nonce): the tokens were not used.
+    #[error("{vendor}: the ID token is not valid: {reason}; the tokens were not used")]
+    #[non_exhaustive]
+    InvalidIdToken {
+        /// The vendor id.
+        vendor: Box<str>,
+        /// What check failed.
+        reason: Box<str>,
+    },
     /// An authorized API request got an unsuccessful HTTP status
     /// (see [`crate::ApiResponse::error_for_status`]).
     #[error(
@@ -345,6 +355,7 @@ impl Error {
             | Error::Timeout { vendor, .. }
             | Error::StateMismatch { vendor, .. }
             | Error::IssuerMismatch { vendor, .. }
+            | Error::InvalidIdToken { vendor, .. }
             | Error::InvalidResponse { vendor, .. }
             | Error::OAuth { vendor, .. }
             | Error::Api { vendor, .. }

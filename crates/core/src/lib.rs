@@ -35,13 +35,16 @@ mod callback;
 mod client;
 mod config;
 mod crypto;
+mod discovery;
 mod endpoints;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
+mod jwks;
 mod jwt;
 mod lifecycle;
+mod oidc;
 mod redact;
 mod request;
 mod response;
@@ -50,6 +53,7 @@ mod secret;
 pub mod store;
 mod target;
 mod token;
+mod token_endpoints;
 mod transport;
 mod vars;
 
@@ -62,21 +66,24 @@ pub use api::{ApiBody, ApiRequest, ApiResponse};
 pub use callback::{AuthorizationRequest, AuthorizeOptions, Callback};
 pub use client::Client;
 pub use config::{ClientConfig, UserCredentials};
+pub use discovery::{Discovered, discover};
 pub use endpoints::EndpointKind;
 pub use error::{DescriptorError, Error};
 pub use grants::{DeviceAuthorization, DevicePoll};
 pub use jwt::SigningKey;
 pub use lifecycle::{
-    AuthorizedClient, Fetched, ManagerOptions, TokenKey, TokenManager, TokenManagerBuilder,
-    TokenSource,
+    AuthorizedClient, Fetched, ManagerOptions, SignedOut, TokenKey, TokenManager,
+    TokenManagerBuilder, TokenSource,
 };
 pub use oauth_clients_descriptor::{GrantKind, Provider};
 pub use sanitize::{escape_control_characters, sanitize_text};
 pub use secret::{
-    AccessToken, AuthorizationCode, CsrfState, DeviceCode, Password, PkceVerifier, RefreshToken,
+    AccessToken, AuthorizationCode, CsrfState, DeviceCode, IdToken, Nonce, Password, PkceVerifier,
+    RefreshToken,
 };
 pub use store::{StoreError, StoreErrorKind, TokenStore};
 pub use token::Token;
+pub use token_endpoints::{Introspection, TokenRef};
 pub use transport::ClientOptions;
 
 /// Re-exported so that generated code and users name the same secret types.

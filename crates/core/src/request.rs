@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::client::{Client, insert_header, required_secret};
 use crate::error::Error;
+use crate::secret::Nonce;
 use crate::target::display_url;
 use crate::token::now_unix;
 use crate::transport::{PreparedRequest, RetryPolicy};
@@ -60,26 +61,32 @@ pub(crate) struct TokenCall {
     /// Secret values sent (besides the client's own), scrubbed from anything shown.
     pub(crate) secrets: Vec<String>,
     pub(crate) policy: RetryPolicy,
+    /// The OpenID Connect nonce the authorization request sent, which the ID token must carry.
+    pub(crate) nonce: Option<Nonce>,
 }
 
 impl Client {
-    /// The client authentication method of `grant`: the user's choice (which the vendor must
-    /// accept), else the grant's preferred method, else the descriptor's.
-    pub(crate) fn client_auth_method(&self, grant: GrantKind) -> Result<ClientAuth, Error> {
+    /// The client authentication method of `grant` (`None`: the revocation and introspection
+    /// endpoints): the user's choice (which the vendor must accept), else the grant's preferred
+    /// method, else the descriptor's.
+    pub(crate) fn client_auth_method(&self, grant: Option<GrantKind>) -> Result<ClientAuth, Error> {
         let descriptor = self.descriptor();
-        let accepted = descriptor
-            .grants
-            .common(grant)
+        let accepted = grant
+            .and_then(|grant| descriptor.grants.common(grant))
             .and_then(|c| c.client_auth)
             .unwrap_or(&descriptor.client_auth);
+        let used_for = match grant {
+            Some(grant) => format!("grant `{grant}`"),
+            None => "revocation and introspection".to_owned(),
+        };
         match self.config().client_auth_choice() {
             None => Ok(accepted.preferred()),
             Some(method) if accepted.accepts(method) => Ok(method),
             Some(method) => Err(Error::config(
                 self.vendor(),
                 format!(
-                    "the vendor does not accept client authentication `{method}` for grant \
-                     `{grant}`; it accepts: {}",
+                    "the vendor does not accept client authentication `{method}` for \
+                     {used_for}; it accepts: {}",
                     accepted
                         .methods()
                         .iter()
@@ -94,32 +101,57 @@ impl Client {
     /// Builds a token request: client authentication, the descriptor's headers, parameter
     /// names, method and body encoding, the target URL with rewrites applied. Makes no request.
     pub(crate) fn prepare_token_request(&self, call: TokenCall) -> Result<PreparedRequest, Error> {
-        let descriptor = self.descriptor();
-        let common = descriptor.grants.common(call.grant);
-        let settings = descriptor
-            .token_request
-            .with(common.and_then(|c| c.token_request));
         let TokenCall {
             grant,
-            mut url,
-            mut params,
-            mut secrets,
+            url,
+            params,
+            secrets,
             ..
         } = call;
+        self.prepare_call(Some(grant), url, params, secrets)
+    }
+
+    /// Builds a request to the revocation or introspection endpoint (RFC 7009, RFC 7662): a
+    /// form-encoded POST with the descriptor's client authentication, headers and parameter
+    /// names.
+    pub(crate) fn prepare_endpoint_request(
+        &self,
+        url: Url,
+        params: Params,
+        secrets: Vec<String>,
+    ) -> Result<PreparedRequest, Error> {
+        self.prepare_call(None, url, params, secrets)
+    }
+
+    /// What [`Client::prepare_token_request`] and [`Client::prepare_endpoint_request`] share;
+    /// `grant` is `None` for the endpoints that are not a grant's.
+    fn prepare_call(
+        &self,
+        grant: Option<GrantKind>,
+        mut url: Url,
+        mut params: Params,
+        mut secrets: Vec<String>,
+    ) -> Result<PreparedRequest, Error> {
+        let descriptor = self.descriptor();
+        let common = grant.and_then(|grant| descriptor.grants.common(grant));
+        let settings = match grant {
+            Some(_) => descriptor
+                .token_request
+                .with(common.and_then(|c| c.token_request)),
+            None => descriptor.token_request.standard_form_post(),
+        };
         let mut headers = self.inner.token_headers.clone()?;
-        for (name, value) in common
-            .and_then(|c| c.token_request)
-            .iter()
-            .flat_map(|t| &t.headers)
-        {
-            let used_by = format!("grants.{grant}.token_request.headers.{name}");
-            let value = self.render_param(value, &used_by)?;
-            insert_header(&mut headers, name, &value).map_err(|what| {
-                Error::config(
-                    self.vendor(),
-                    format!("`{used_by}` is not a valid header {what}"),
-                )
-            })?;
+        if let (Some(grant), Some(own)) = (grant, common.and_then(|c| c.token_request)) {
+            for (name, value) in &own.headers {
+                let used_by = format!("grants.{grant}.token_request.headers.{name}");
+                let value = self.render_param(value, &used_by)?;
+                insert_header(&mut headers, name, &value).map_err(|what| {
+                    Error::config(
+                        self.vendor(),
+                        format!("`{used_by}` is not a valid header {what}"),
+                    )
+                })?;
+            }
         }
         let method = self.client_auth_method(grant)?;
         self.authenticate(

@@ -30,7 +30,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::sanitize::{Sanitizer, VALUE_CHARS};
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, IdToken, RefreshToken};
 use crate::token::Token;
 use crate::transport::BufferedResponse;
 
@@ -284,11 +284,14 @@ fn token_from_object(
             token_from_object(meta, inner.clone(), body, &plain, now)?,
         );
     }
+    let id_token = non_empty_string(object.get("id_token")).map(IdToken::new);
     for key in STANDARD_FIELDS {
         object.remove(key);
     }
+    object.remove("id_token");
     let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
         .with_refresh_token(refresh_token);
+    token.id_token = id_token;
     token.token_type = token_type;
     token.scope = scope;
     token.extra = object;

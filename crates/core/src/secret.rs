@@ -82,6 +82,16 @@ secret_type!(
     DeviceCode
 );
 
+secret_type!(
+    /// The OpenID Connect `nonce` of an authorization request, which the ID token must carry.
+    Nonce
+);
+secret_type!(
+    /// An OpenID Connect ID token (a signed JWT about the user): it carries personal data and
+    /// is a credential for some APIs.
+    IdToken
+);
+
 impl CsrfState {
     /// Whether `got` is this state, compared in constant time.
     pub fn matches(&self, got: Option<&str>) -> bool {

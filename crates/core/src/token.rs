@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
-use crate::secret::{AccessToken, RefreshToken};
+use crate::secret::{AccessToken, IdToken, RefreshToken};
 
 /// An access token with what the vendor said about it. `Debug` never shows the tokens.
 #[derive(Clone)]
@@ -28,6 +28,10 @@ pub struct Token {
     pub(crate) variables: BTreeMap<String, String>,
     /// Further tokens of the same answer (`token_response.additional_tokens`), by name.
     pub(crate) additional: BTreeMap<String, Token>,
+    /// The OpenID Connect ID token, when the answer had one.
+    pub(crate) id_token: Option<IdToken>,
+    /// The ID token's claims, once checked (see [`Token::id_token_claims`]).
+    pub(crate) id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Token {
@@ -44,6 +48,8 @@ impl Token {
             refresh_expires_at: None,
             variables: BTreeMap::new(),
             additional: BTreeMap::new(),
+            id_token: None,
+            id_token_claims: None,
         }
     }
 
@@ -121,12 +127,28 @@ impl Token {
         self.additional.keys().map(String::as_str)
     }
 
+    /// The OpenID Connect ID token, when the vendor sent one (with `openid` in the scopes).
+    pub fn id_token(&self) -> Option<&IdToken> {
+        self.id_token.as_ref()
+    }
+
+    /// The claims of the ID token (`sub`, `email`…), once the engine checked it: signature
+    /// (from the issuer's key set when the descriptor names one), `iss`, `aud`, `exp` and the
+    /// `nonce`. `None` when there is no ID token.
+    pub fn id_token_claims(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
+        self.id_token_claims.as_ref()
+    }
+
     /// Keeps what `previous` had and this (refreshed) token lacks: the refresh token and its
     /// expiry, and the captured values (a refresh answer rarely repeats them).
     pub(crate) fn inherit_refresh_token(mut self, previous: &Token) -> Token {
         if self.refresh_token.is_none() {
             self.refresh_token = previous.refresh_token.clone();
             self.refresh_expires_at = previous.refresh_expires_at;
+        }
+        if self.id_token.is_none() {
+            self.id_token = previous.id_token.clone();
+            self.id_token_claims = previous.id_token_claims.clone();
         }
         for (name, value) in &previous.variables {
             self.variables
@@ -161,6 +183,8 @@ impl Token {
                 .iter()
                 .map(|(name, token)| (name.clone(), token.stored()))
                 .collect(),
+            id_token: self.id_token.as_ref().map(|t| t.expose_secret().to_owned()),
+            id_token_claims: self.id_token_claims.clone(),
         }
     }
 
@@ -170,7 +194,14 @@ impl Token {
         Ok(Token::from_stored(stored))
     }
 
-    fn from_stored(stored: StoredToken) -> Token {
+    fn from_stored(mut stored: StoredToken) -> Token {
+        // Tokens stored before the ID token had a field of its own kept it among the extras.
+        let id_token = stored
+            .id_token
+            .or_else(|| match stored.extra.remove("id_token") {
+                Some(serde_json::Value::String(jwt)) => Some(jwt),
+                _ => None,
+            });
         Token {
             access_token: AccessToken::new(stored.access_token),
             token_type: stored.token_type,
@@ -186,6 +217,8 @@ impl Token {
                 .into_iter()
                 .map(|(name, token)| (name, Token::from_stored(token)))
                 .collect(),
+            id_token: id_token.map(IdToken::new),
+            id_token_claims: stored.id_token_claims,
         }
     }
 }
@@ -205,6 +238,14 @@ impl fmt::Debug for Token {
             .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
             .field("variables", &self.variables.keys().collect::<Vec<_>>())
             .field("additional", &self.additional)
+            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field(
+                "id_token_claims",
+                &self
+                    .id_token_claims
+                    .as_ref()
+                    .map(|c| c.keys().collect::<Vec<_>>()),
+            )
             .finish()
     }
 }
@@ -229,6 +270,10 @@ struct StoredToken {
     variables: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     additional: BTreeMap<String, StoredToken>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Seconds since the Unix epoch, now (0 if the system clock is before 1970).

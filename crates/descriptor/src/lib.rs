@@ -27,6 +27,7 @@
 //! ```
 
 pub mod error;
+pub mod metadata;
 pub mod names;
 mod provider;
 #[cfg(feature = "codegen")]

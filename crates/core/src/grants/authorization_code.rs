@@ -10,9 +10,10 @@ use crate::client::Client;
 use crate::crypto;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::oidc;
 use crate::request::{Params, TokenCall};
 use crate::sanitize::VALUE_CHARS;
-use crate::secret::{AuthorizationCode, CsrfState, PkceVerifier};
+use crate::secret::{AuthorizationCode, CsrfState, Nonce, PkceVerifier};
 use crate::target::display_url;
 use crate::token::Token;
 use crate::transport::RetryPolicy;
@@ -47,6 +48,9 @@ impl Client {
             Pkce::Supported | Pkce::Required => Some(crypto::random_token()),
         };
         let redirect_uri = self.redirect_uri(grant.default_redirect_uri.as_deref())?;
+        let scope = self.scope_param(options.scopes.as_deref());
+        let nonce = oidc::wants_openid(scope.as_deref(), &self.descriptor().scopes.separator)
+            .then(crypto::random_token);
         let mut extra = Vec::new();
         for (name, value) in &grant.extra_authorize_params {
             let used_by = format!("grants.authorization_code.extra_authorize_params.{name}");
@@ -56,9 +60,9 @@ impl Client {
             let mut query = url.query_pairs_mut();
             query.append_pair(&names.response_type, "code");
             if grant.send_scope
-                && let Some(scope) = self.scope_param(options.scopes.as_deref())
+                && let Some(scope) = &scope
             {
-                query.append_pair(&names.scope, &scope);
+                query.append_pair(&names.scope, scope);
             }
             query.append_pair(&names.client_id, self.config().client_id());
             if let Some(redirect) = &redirect_uri {
@@ -69,6 +73,9 @@ impl Client {
                 query.append_pair("code_challenge", &crypto::s256_challenge(verifier));
                 query.append_pair("code_challenge_method", "S256");
             }
+            if let Some(nonce) = &nonce {
+                query.append_pair("nonce", nonce);
+            }
             for (name, value) in extra.iter().chain(&options.extra_params) {
                 query.append_pair(name, value);
             }
@@ -78,6 +85,7 @@ impl Client {
             state: CsrfState::new(state),
             pkce_verifier: verifier.map(PkceVerifier::new),
             redirect_uri,
+            nonce: nonce.map(Nonce::new),
         })
     }
 
@@ -113,14 +121,14 @@ impl Client {
                 excerpt: "".into(),
             });
         };
-        let mut token = self
-            .exchange(
-                GrantKind::AuthorizationCode,
-                &code,
-                request.pkce_verifier.as_ref(),
-                request.redirect_uri.clone(),
-            )
-            .await?;
+        let mut call = self.exchange_call(
+            GrantKind::AuthorizationCode,
+            &code,
+            request.pkce_verifier.as_ref(),
+            request.redirect_uri.clone(),
+        )?;
+        call.nonce = request.nonce.clone();
+        let mut token = self.token_call(call).await?;
         self.capture_from_callback(callback, &mut token)?;
         Ok(token)
     }
@@ -247,6 +255,7 @@ impl Client {
         }
         self.add_extra_params(grant, &mut params)?;
         Ok(TokenCall {
+            nonce: None,
             grant,
             url,
             params,

@@ -80,6 +80,7 @@ impl Client {
             params.set("scope", scope);
         }
         let call = TokenCall {
+            nonce: None,
             grant: kind,
             url,
             params,
@@ -140,6 +141,7 @@ impl Client {
         params.set("device_code", authorization.device_code.expose_secret());
         self.add_extra_params(kind, &mut params)?;
         let call = TokenCall {
+            nonce: None,
             grant: kind,
             url,
             params,

@@ -76,6 +76,7 @@ impl Client {
         self.add_extra_params(kind, &mut params)?;
         let secret = crate::secret::AccessToken::new(assertion);
         Ok(TokenCall {
+            nonce: None,
             grant: kind,
             url,
             params,

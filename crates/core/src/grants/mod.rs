@@ -93,6 +93,7 @@ impl Client {
     pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
         let grant = call.grant;
         let policy = call.policy;
+        let nonce = call.nonce.clone();
         let request = self.prepare_token_request(call)?;
         let response = self
             .transport()
@@ -100,6 +101,7 @@ impl Client {
             .await?;
         let mut token = self.parse_token_response(grant, &request, &response)?;
         self.capture_from_answer(&mut token)?;
+        self.check_id_token(&mut token, nonce.as_ref()).await?;
         Ok(token)
     }
 

@@ -49,6 +49,7 @@ impl Client {
         params.set("refresh_token", refresh_token.expose_secret());
         self.add_extra_params(kind, &mut params)?;
         Ok(TokenCall {
+            nonce: None,
             grant: kind,
             url,
             params,

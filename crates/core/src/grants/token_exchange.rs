@@ -33,6 +33,7 @@ impl Client {
         }
         self.add_extra_params(kind, &mut params)?;
         Ok(TokenCall {
+            nonce: None,
             grant: kind,
             url,
             params,

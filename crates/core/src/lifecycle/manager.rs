@@ -281,6 +281,19 @@ pub struct Fetched {
     pub not_stored: Option<StoreError>,
 }
 
+/// What [`TokenManager::sign_out`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignedOut {
+    /// The vendor revoked the token, and it is forgotten here.
+    Revoked,
+    /// The vendor has no revocation endpoint: the token is forgotten here, and stays valid at
+    /// the vendor until it expires.
+    ForgottenOnly,
+    /// No token was stored.
+    NothingStored,
+}
+
 impl TokenManager {
     /// A manager for a client's tokens, kept in memory, with default settings.
     pub fn new(client: Client) -> TokenManager {
@@ -429,7 +442,23 @@ impl TokenManager {
         }
     }
 
-    /// Forgets the token, in memory and in the store.
+    /// Signs out: revokes the newest token at the vendor (RFC 7009), then forgets it in memory
+    /// and in the store.
+    ///
+    /// When revocation fails, nothing is forgotten and the error is returned: the token is
+    /// still valid at the vendor, and signing out again retries. [`TokenManager::clear`]
+    /// forgets without revoking.
+    pub async fn sign_out(&self) -> Result<SignedOut, Error> {
+        let outcome = match self.stored_token().await? {
+            Some(token) if self.inner.source.revoke(&token).await? => SignedOut::Revoked,
+            Some(_) => SignedOut::ForgottenOnly,
+            None => SignedOut::NothingStored,
+        };
+        self.clear().await?;
+        Ok(outcome)
+    }
+
+    /// Forgets the token, in memory and in the store, without telling the vendor.
     pub async fn clear(&self) -> Result<(), Error> {
         self.inner.clear_current();
         self.inner.store.delete(&self.inner.storage_key).await?;

@@ -8,5 +8,5 @@ mod source;
 
 pub use authorized::AuthorizedClient;
 pub use key::TokenKey;
-pub use manager::{Fetched, ManagerOptions, TokenManager, TokenManagerBuilder};
+pub use manager::{Fetched, ManagerOptions, SignedOut, TokenManager, TokenManagerBuilder};
 pub use source::TokenSource;

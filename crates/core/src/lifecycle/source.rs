@@ -29,6 +29,14 @@ pub trait TokenSource: Send + Sync {
     fn expiry_margin(&self) -> Option<Duration> {
         None
     }
+
+    /// Revokes `token` at the vendor (its refresh token, then its access token). Returns
+    /// `false` when this source cannot revoke (the vendor has no revocation endpoint); the
+    /// default cannot.
+    async fn revoke(&self, token: &Token) -> Result<bool, Error> {
+        let _ = token;
+        Ok(false)
+    }
 }
 
 /// The engine as a token source: refreshes with the refresh token when there is one, else runs
@@ -49,6 +57,10 @@ impl TokenSource for Client {
 
     fn expiry_margin(&self) -> Option<Duration> {
         descriptor_expiry_margin(self)
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<bool, Error> {
+        self.revoke_token(token).await
     }
 }
 
@@ -74,6 +86,10 @@ impl TokenSource for ClientForUser {
 
     fn expiry_margin(&self) -> Option<Duration> {
         descriptor_expiry_margin(&self.client)
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<bool, Error> {
+        self.client.revoke_token(token).await
     }
 }
 

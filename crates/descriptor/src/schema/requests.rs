@@ -234,6 +234,19 @@ pub struct TokenRequestOverride {
 }
 
 impl TokenRequest {
+    /// These settings for the revocation and introspection endpoints (RFC 7009, RFC 7662): a
+    /// form-encoded POST with the parameters in the body and no fixed query parameters (those
+    /// belong to the token URL); client authentication, headers and parameter names are kept.
+    pub fn standard_form_post(&self) -> TokenRequest {
+        TokenRequest {
+            encoding: BodyEncoding::Form,
+            method: HttpMethod::Post,
+            params_in: ParamsIn::Body,
+            query_params: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
     /// These settings with a grant's differences applied.
     pub fn with(&self, grant: Option<&TokenRequestOverride>) -> TokenRequest {
         let mut merged = self.clone();

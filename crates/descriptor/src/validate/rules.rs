@@ -920,13 +920,14 @@ impl Checker {
             }
         }
         if let Some(te) = &g.token_exchange
-            && te.subject_token_param.trim().is_empty() {
-                self.problem(
-                    "grants.token_exchange.subject_token_param",
-                    At::Value,
-                    "the parameter that carries the token must have a name",
-                );
-            }
+            && te.subject_token_param.trim().is_empty()
+        {
+            self.problem(
+                "grants.token_exchange.subject_token_param",
+                At::Value,
+                "the parameter that carries the token must have a name",
+            );
+        }
         self.client_auth_methods("client_auth", &d.client_auth);
         for kind in g.kinds() {
             let Some(common) = g.common(kind) else {
