@@ -543,3 +543,22 @@ async fn the_lock_of_a_crashed_process_lapses() {
     assert!(started.elapsed() >= Duration::from_millis(250));
     assert_eq!(source.fetches(), 1);
 }
+
+#[tokio::test]
+async fn a_token_under_the_key_of_earlier_versions_is_moved_and_used() {
+    // The v1 key of `fake` / `client-1` / domain=acme, computed by a separate implementation
+    // of the v1 scheme (Python, hashlib): what versions before 0.2 stored under.
+    let legacy = "fake:f2fcdd02efa3e25e242d4f27b5cce68325248f0fb683badb435841b5b5456dae";
+    let source = FakeSource::new(3600, Duration::ZERO);
+    let store = Arc::new(MemoryStore::new());
+    store
+        .put(legacy, &token("from-before", now(), 3600))
+        .await
+        .unwrap();
+    let manager = manager(&source, store.clone());
+    let access = manager.access_token().await.unwrap();
+    assert_eq!(access.expose_secret(), "from-before");
+    assert_eq!(source.fetches(), 0);
+    assert!(store.get(legacy).await.unwrap().is_none(), "moved");
+    assert!(store.get(&key().storage_key()).await.unwrap().is_some());
+}

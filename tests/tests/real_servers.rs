@@ -129,6 +129,8 @@ async fn oidc_provider_code_flow_with_nonce_id_token_and_rotation() {
     let claims = token.id_token_claims().expect("checked claims");
     assert_eq!(claims["sub"], real_support::USER);
     assert_eq!(claims["aud"], "public-client");
+    let user = client.userinfo(&token).await.unwrap();
+    assert_eq!(user["sub"], real_support::USER);
 }
 
 #[tokio::test]

@@ -19,6 +19,11 @@ async fn file_store_keeps_the_store_contract() {
     check_store_contract(&store).await;
 }
 
+#[tokio::test]
+async fn memory_store_keeps_the_store_contract() {
+    check_store_contract(&oauth_clients_core::store::MemoryStore::new()).await;
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn file_is_private_and_replaced_atomically() {

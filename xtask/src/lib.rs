@@ -3,5 +3,6 @@
 //! The generator is a library so that tests run it over fixture folders; `src/main.rs` is the
 //! command line around it.
 
+pub mod catalogue;
 pub mod codegen;
 pub mod tree;

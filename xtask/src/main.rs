@@ -1,4 +1,5 @@
-//! Project automation: `cargo xtask codegen [--check]`.
+//! Project automation: `cargo xtask codegen [--check]`, and `cargo xtask import --issuer URL
+//! --id NAME`, which writes `providers/NAME.yaml` from an issuer's metadata, for review.
 
 use std::process::ExitCode;
 
@@ -10,8 +11,13 @@ fn main() -> ExitCode {
     match args.as_slice() {
         ["codegen"] => codegen(false),
         ["codegen", "--check"] => codegen(true),
+        ["import", "--issuer", issuer, "--id", id] | ["import", "--id", id, "--issuer", issuer] => {
+            import(issuer, id)
+        }
         _ => {
-            eprintln!("usage: cargo xtask codegen [--check]");
+            eprintln!(
+                "usage: cargo xtask codegen [--check]\n       cargo xtask import --issuer URL --id NAME"
+            );
             ExitCode::from(2)
         }
     }
@@ -56,4 +62,50 @@ fn codegen(check: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// Writes `providers/<id>.yaml` from the issuer's metadata (fetched by the command-line tool,
+/// which holds the HTTP stack), then regenerates the code. Never replaces a descriptor.
+fn import(issuer: &str, id: &str) -> ExitCode {
+    let root = tree::root();
+    let target = root.join("providers").join(format!("{id}.yaml"));
+    if target.exists() {
+        eprintln!(
+            "error: {} exists; remove it first to import again",
+            target.display()
+        );
+        return ExitCode::from(2);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(&root)
+        .args(["run", "-q", "-p", "oauth-clients-cli", "--", "describe", id])
+        .args(["--issuer", issuer, "--yaml"])
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let yaml = match output {
+        Ok(output) if output.status.success() => {
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
+        Ok(_) => return ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: cannot run the command-line tool: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) =
+        oauth_clients_descriptor::Provider::from_yaml_str(&yaml, &target.display().to_string())
+    {
+        eprintln!("error: the imported descriptor is not valid: {err}");
+        return ExitCode::FAILURE;
+    }
+    if let Err(err) = std::fs::write(&target, yaml) {
+        eprintln!("error: cannot write {}: {err}", target.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!(
+        "wrote {}; review it (sources, name, scopes, api_base)",
+        target.display()
+    );
+    codegen(false)
 }

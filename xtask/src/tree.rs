@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::catalogue;
 use crate::codegen::{self, GENERATED_MARKER, Options};
 
 /// A folder of descriptors and the folder its generated crate sources go to.
@@ -70,6 +71,15 @@ pub fn expected(root: &Path) -> Result<BTreeMap<String, String>, Vec<String>> {
         }
     }
     files.insert(SCHEMA_PATH.to_owned(), codegen::json_schema());
+    match codegen::load_dir(&root.join("providers"), "providers") {
+        Ok(sources) => {
+            files.insert(
+                catalogue::CATALOGUE_PATH.to_owned(),
+                catalogue::markdown(&sources),
+            );
+        }
+        Err(more) => errors.extend(more),
+    }
     if errors.is_empty() {
         Ok(files)
     } else {

@@ -4,7 +4,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
-use oauth_clients_core::Provider;
+use oauth_clients_core::{ClientOptions, Provider};
 use oauth_clients_descriptor::MAX_DESCRIPTOR_BYTES;
 
 use crate::failure::Failure;
@@ -19,12 +19,33 @@ pub(crate) fn builtin() -> Vec<Provider> {
     providers
 }
 
-/// The vendor a command names: a compiled-in id, or a descriptor file (whose id must equal the
-/// vendor when both are given).
-pub(crate) fn resolve(
+/// The vendor a command names: a compiled-in id, a descriptor file, or an issuer whose metadata
+/// describes it (RFC 8414, OpenID Connect Discovery). A vendor id given with a file or an
+/// issuer must equal the id of the descriptor.
+pub(crate) async fn resolve(
     vendor: Option<&str>,
     descriptor: Option<&Path>,
+    issuer: Option<&str>,
+    options: ClientOptions,
 ) -> Result<Provider, Failure> {
+    let Some(issuer) = issuer else {
+        return resolve_local(vendor, descriptor);
+    };
+    if descriptor.is_some() {
+        return Err(Failure::usage(
+            "give either --issuer or --descriptor, not both",
+        ));
+    }
+    let found = oauth_clients_core::discover(issuer, vendor, options).await?;
+    crate::output::note(&format!(
+        "described from the metadata at {}",
+        found.metadata_url
+    ));
+    Ok(found.provider)
+}
+
+/// [`resolve`] for a compiled-in id or a descriptor file.
+fn resolve_local(vendor: Option<&str>, descriptor: Option<&Path>) -> Result<Provider, Failure> {
     if let Some(path) = descriptor {
         let origin = path.display().to_string();
         let yaml = read_capped(path)
@@ -43,7 +64,8 @@ pub(crate) fn resolve(
     }
     let Some(vendor) = vendor else {
         return Err(Failure::usage(
-            "name a vendor (see `oauth-clients providers`) or give --descriptor FILE.yaml",
+            "name a vendor (see `oauth-clients providers`), or give --descriptor FILE.yaml or \
+             --issuer URL",
         ));
     };
     let providers = builtin();

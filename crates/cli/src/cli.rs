@@ -21,22 +21,36 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Lists every compiled-in vendor: id, name, grants, variables.
+    /// Lists the compiled-in vendors: id, name, grants, variables.
     Providers {
         /// Prints JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only the vendors that offer this grant (e.g. device_code, client_credentials).
+        #[arg(long, value_name = "GRANT")]
+        grant: Option<String>,
+        /// Only the vendors whose id, name, tags or description contain WORD (any case).
+        #[arg(long, value_name = "WORD")]
+        search: Option<String>,
     },
     /// Shows one vendor's endpoints, grants, variables and environments.
     Describe {
         /// A vendor id from `providers/` (or use --descriptor).
         vendor: Option<String>,
         /// Prints JSON instead of text.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "yaml")]
         json: bool,
+        /// Prints the descriptor as YAML; with --issuer, a commented descriptor file for
+        /// review (what `cargo xtask import` writes).
+        #[arg(long)]
+        yaml: bool,
         /// A descriptor file to use instead of a compiled-in vendor.
         #[arg(long, value_name = "FILE.yaml")]
         descriptor: Option<std::path::PathBuf>,
+        /// An issuer whose metadata describes the vendor (RFC 8414, OpenID Connect
+        /// Discovery), instead of a compiled-in vendor.
+        #[arg(long, value_name = "URL", conflicts_with = "descriptor")]
+        issuer: Option<String>,
     },
     /// Gets a token and prints it as JSON on stdout.
     ///
@@ -90,11 +104,33 @@ pub(crate) enum Command {
     Call {
         /// `<vendor> <METHOD> <PATH>`, or `<METHOD> <PATH>` with --descriptor. PATH is relative
         /// to the vendor's API base URL.
-        #[arg(value_name = "VENDOR METHOD PATH", num_args = 2..=3, required = true)]
+        #[arg(value_name = "VENDOR METHOD PATH", num_args = 0..=3)]
         args: Vec<String>,
         /// A JSON request body.
         #[arg(long, value_name = "JSON")]
         data: Option<String>,
+        /// Calls the OpenID Connect userinfo endpoint instead (give no METHOD or PATH).
+        #[arg(long, conflicts_with = "data")]
+        userinfo: bool,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Signs out: revokes the stored token at the vendor (RFC 7009), then forgets it.
+    ///
+    /// Acts on the token `token` or `login` stored (give the same --store, and --user for the
+    /// user's token). When the vendor refuses or cannot be reached, the token stays stored.
+    #[command(alias = "logout")]
+    Revoke {
+        /// A vendor id from `providers/` (or use --descriptor or --issuer).
+        vendor: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Asks the vendor's introspection endpoint (RFC 7662) about the stored access token, and
+    /// prints its answer as JSON.
+    Introspect {
+        /// A vendor id from `providers/` (or use --descriptor or --issuer).
+        vendor: Option<String>,
         #[command(flatten)]
         common: Common,
     },
@@ -119,6 +155,10 @@ pub(crate) struct Common {
     /// A descriptor file to use instead of a compiled-in vendor (same schema).
     #[arg(long, value_name = "FILE.yaml")]
     pub descriptor: Option<std::path::PathBuf>,
+    /// An issuer whose metadata describes the vendor (RFC 8414, OpenID Connect Discovery),
+    /// instead of a compiled-in vendor or --descriptor; the vendor id is then optional.
+    #[arg(long, value_name = "URL", conflicts_with = "descriptor")]
+    pub issuer: Option<String>,
     /// The OAuth client id.
     #[arg(
         long,

@@ -23,6 +23,8 @@ use std::time::Duration;
 
 use clap::Parser as _;
 
+use oauth_clients_core::ClientOptions;
+
 use crate::cli::{Cli, Command};
 use crate::cmd::login::Via;
 use crate::failure::Failure;
@@ -78,21 +80,29 @@ fn finish(result: Result<String, Failure>) -> i32 {
 /// Runs one command; the `Ok` text is written to stdout.
 async fn run(command: Command) -> Result<String, Failure> {
     match command {
-        Command::Providers { json } => cmd::describe::providers(json),
+        Command::Providers {
+            json,
+            grant,
+            search,
+        } => {
+            let grant = grant
+                .map(|g| g.parse().map_err(Failure::usage))
+                .transpose()?;
+            cmd::describe::providers(&cmd::describe::Filter { grant, search }, json)
+        }
         Command::Describe {
             vendor,
             json,
+            yaml,
             descriptor,
-        } => {
-            let provider = catalog::resolve(vendor.as_deref(), descriptor.as_deref())?;
-            cmd::describe::describe(&provider, json)
-        }
+            issuer,
+        } => describe(vendor, json, yaml, descriptor, issuer).await,
         Command::Token {
             vendor,
             grant,
             common,
         } => {
-            let session = Session::new(vendor.as_deref(), &common, None)?;
+            let session = Session::new(vendor.as_deref(), &common, None).await?;
             cmd::token::run(&session, grant.as_deref(), common.subject.as_deref()).await
         }
         Command::Login {
@@ -122,20 +132,78 @@ async fn run(command: Command) -> Result<String, Failure> {
             };
             cmd::login::run(vendor.as_deref(), &common, via, !no_browser).await
         }
-        Command::Call { args, data, common } => {
-            let (vendor, method, path) = match args.as_slice() {
-                [vendor, method, path] => (Some(vendor.as_str()), method, path),
-                [method, path] if common.descriptor.is_some() => (None, method, path),
-                _ => {
-                    return Err(Failure::usage(
-                        "call takes <VENDOR> <METHOD> <PATH> (or <METHOD> <PATH> with --descriptor)",
-                    ));
-                }
-            };
-            let session = Session::new(vendor, &common, None)?;
-            cmd::call::run(&session, method, path, data.as_deref()).await
+        Command::Call {
+            args,
+            data,
+            userinfo,
+            common,
+        } => call(args, data, userinfo, common).await,
+        Command::Revoke { vendor, common } => {
+            let session = Session::new(vendor.as_deref(), &common, None).await?;
+            cmd::revoke::revoke(&session).await
+        }
+        Command::Introspect { vendor, common } => {
+            let session = Session::new(vendor.as_deref(), &common, None).await?;
+            cmd::revoke::introspect(&session).await
         }
         Command::Sandbox { port } => cmd::sandbox::run(port).await,
         Command::Demo => cmd::demo::run().await,
     }
+}
+
+/// `call`: `<VENDOR> <METHOD> <PATH>`, `<METHOD> <PATH>` with --descriptor or --issuer, or
+/// `<VENDOR>` (or nothing) with --userinfo.
+async fn call(
+    args: Vec<String>,
+    data: Option<String>,
+    userinfo: bool,
+    common: cli::Common,
+) -> Result<String, Failure> {
+    let other_source = common.descriptor.is_some() || common.issuer.is_some();
+    let usage = || {
+        Failure::usage(
+            "call takes <VENDOR> <METHOD> <PATH> (or <METHOD> <PATH> with --descriptor or \
+             --issuer), or <VENDOR> --userinfo",
+        )
+    };
+    if userinfo {
+        let vendor = match args.as_slice() {
+            [vendor] => Some(vendor.as_str()),
+            [] if other_source => None,
+            _ => return Err(usage()),
+        };
+        let session = Session::new(vendor, &common, None).await?;
+        return cmd::call::userinfo(&session).await;
+    }
+    let (vendor, method, path) = match args.as_slice() {
+        [vendor, method, path] => (Some(vendor.as_str()), method, path),
+        [method, path] if other_source => (None, method, path),
+        _ => return Err(usage()),
+    };
+    let session = Session::new(vendor, &common, None).await?;
+    cmd::call::run(&session, method, path, data.as_deref()).await
+}
+
+/// `describe`: text, JSON or YAML; with --issuer and --yaml, a descriptor file for review.
+async fn describe(
+    vendor: Option<String>,
+    json: bool,
+    yaml: bool,
+    descriptor: Option<std::path::PathBuf>,
+    issuer: Option<String>,
+) -> Result<String, Failure> {
+    if let (true, Some(issuer)) = (yaml, issuer.as_deref()) {
+        return cmd::describe::imported_yaml(vendor.as_deref(), issuer).await;
+    }
+    let provider = catalog::resolve(
+        vendor.as_deref(),
+        descriptor.as_deref(),
+        issuer.as_deref(),
+        ClientOptions::default(),
+    )
+    .await?;
+    if yaml {
+        return cmd::describe::descriptor_yaml(&provider);
+    }
+    cmd::describe::describe(&provider, json)
 }

@@ -43,6 +43,8 @@ pub(crate) fn token_json(vendor: &str, token: &Token) -> String {
         "expires_at": token.expires_at_unix(),
         "issued_at": token.issued_at_unix(),
         "scope": token.scope(),
+        "id_token": token.id_token().map(|t| t.expose_secret()),
+        "id_token_claims": token.id_token_claims(),
     });
     if let Some(object) = value.as_object_mut() {
         object.retain(|_, v| !v.is_null());

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use oauth_clients_core::Error;
 use oauth_clients_core::descriptor::ClientAuth;
 use oauth_clients_core::secrecy::SecretString;
 use oauth_clients_core::{
@@ -147,12 +148,12 @@ fn client_options(common: &Common) -> Result<ClientOptions, Failure> {
 
 impl Session {
     /// Resolves the vendor and builds the client from the shared options and the environment.
-    pub(crate) fn new(
+    pub(crate) async fn new(
         vendor: Option<&str>,
         common: &Common,
         redirect_uri: Option<String>,
     ) -> Result<Session, Failure> {
-        let provider = catalog::resolve(vendor, common.descriptor.as_deref())?;
+        let provider = resolve_vendor(vendor, common).await?;
         Session::with_provider(provider, common, redirect_uri)
     }
 
@@ -320,16 +321,61 @@ impl Session {
         Ok(())
     }
 
+    /// The failure of a command that found no usable token: when the store holds a token of
+    /// this client for other scopes, says so (the scopes are part of a token's key).
+    pub(crate) async fn explain(&self, manager: &TokenManager, err: Error) -> Failure {
+        let failure = Failure::from(err.clone());
+        if !matches!(err, Error::AuthorizationRequired { .. }) {
+            return failure;
+        }
+        let others = manager.tokens_for_other_scopes().await.unwrap_or_default();
+        if others.is_empty() {
+            return failure;
+        }
+        let asked = manager.key().scope_list().join(" ");
+        let asked = if asked.is_empty() {
+            "none".to_owned()
+        } else {
+            asked
+        };
+        let granted: Vec<String> = others.into_iter().flatten().collect();
+        let granted = if granted.is_empty() {
+            String::new()
+        } else {
+            format!(" (granted: {})", granted.join("; "))
+        };
+        Failure::vendor(format!(
+            "{}\n  note: the store holds a token of this client for other scopes{granted}, not \
+             for the scopes asked (--scope: {asked}): give the same --scope flags as the \
+             `login` that stored it, or log in again with these",
+            failure.message(),
+        ))
+    }
+
     /// A token from the manager: the token, or the token and the failure to store it.
     pub(crate) fn fetched_result(&self, fetched: Fetched) -> Result<Arc<Token>, Failure> {
         match fetched.not_stored {
             None => Ok(fetched.token),
             Some(err) => Err(Failure::NotStored {
                 output: token_json(self.vendor(), &fetched.token),
-                message: not_stored_message(&Failure::from(oauth_clients_core::Error::Store(err))),
+                message: not_stored_message(&Failure::from(Error::Store(err))),
             }),
         }
     }
+}
+
+/// The vendor the shared options name (a compiled-in id, `--descriptor` or `--issuer`).
+pub(crate) async fn resolve_vendor(
+    vendor: Option<&str>,
+    common: &Common,
+) -> Result<Provider, Failure> {
+    catalog::resolve(
+        vendor,
+        common.descriptor.as_deref(),
+        common.issuer.as_deref(),
+        client_options(common)?,
+    )
+    .await
 }
 
 /// Prints a grant's deprecation note from the vendor's descriptor to stderr, if it has one.

@@ -9,7 +9,7 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Validation};
 use reqwest::Method;
-use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::ExposeSecret;
 use serde_json::{Map, Value};
 
@@ -181,6 +181,52 @@ impl Client {
         let keys = Arc::new(keys);
         self.inner.jwks.lock().keys = Some(keys.clone());
         Ok((keys, true))
+    }
+
+    /// The user's claims from the OpenID Connect userinfo endpoint (Core §5.3), asked with the
+    /// access token as a bearer token. When `token` has checked ID token claims, the answer's
+    /// `sub` must be theirs (§5.3.2: a different `sub` means a substituted answer).
+    pub async fn userinfo(&self, token: &Token) -> Result<Map<String, Value>, Error> {
+        let url = self.required_endpoint(EndpointKind::Userinfo)?;
+        let target = self.transport().target(&url)?;
+        let access = token.access_token().expose_secret();
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {access}")).map_err(|_| {
+            Error::config(self.vendor(), "the access token cannot be sent in a header")
+        })?;
+        bearer.set_sensitive(true);
+        headers.insert(AUTHORIZATION, bearer);
+        let request = PreparedRequest {
+            method: Method::GET,
+            endpoint: display_url(&target),
+            url: target,
+            headers,
+            body: None,
+            sanitizer: self.sanitizer_with(&[access]),
+        };
+        let response = self
+            .transport()
+            .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+            .await?;
+        let meta = self.response_meta(&request, &response);
+        let body = response.body.as_deref().unwrap_or_default();
+        if !(200..300).contains(&response.status) {
+            return Err(meta.invalid("the userinfo endpoint refused the request", body));
+        }
+        let Ok(Value::Object(claims)) = serde_json::from_slice::<Value>(body) else {
+            return Err(meta.invalid("expected the user's claims as a JSON object", body));
+        };
+        let expected = token
+            .id_token_claims()
+            .and_then(|c| c.get("sub"))
+            .and_then(Value::as_str);
+        if let Some(expected) = expected
+            && claims.get("sub").and_then(Value::as_str) != Some(expected)
+        {
+            return Err(meta.invalid("its `sub` is not the ID token's", b""));
+        }
+        Ok(claims)
     }
 
     fn id_token_error(&self, reason: impl Into<String>) -> Error {

@@ -211,6 +211,28 @@ pub fn id_from_issuer(issuer: &Url) -> String {
     id
 }
 
+/// A descriptor file for review: a heading that names where it came from and what the server
+/// listed, then the descriptor as YAML. Validate it again after editing.
+pub fn imported_yaml(
+    descriptor: &Descriptor,
+    metadata: &ServerMetadata,
+    metadata_url: &str,
+) -> Result<String, String> {
+    let body = serde_yaml::to_string(descriptor).map_err(|err| err.to_string())?;
+    let mut text = String::from("# yaml-language-server: $schema=./descriptor.schema.json\n");
+    text.push_str("# Sources:\n");
+    text.push_str(&format!("#   discovery: {metadata_url}\n"));
+    text.push_str(
+        "#   imported by `cargo xtask import`; review before use: the vendor's documentation,\n\
+         #   name and description, scopes, api_base and any quirk the metadata cannot tell.\n",
+    );
+    for (what, listed) in review_notes(metadata) {
+        text.push_str(&format!("#   {what}: {listed}\n"));
+    }
+    text.push_str(&body);
+    Ok(text)
+}
+
 /// Unused members are kept out of the descriptor; this names the ones a reviewer may want to
 /// look at, for the comment heading an imported descriptor.
 pub fn review_notes(metadata: &ServerMetadata) -> BTreeMap<&'static str, String> {
@@ -324,6 +346,21 @@ mod tests {
         );
         let err = descriptor_from_metadata(&odd_auth, "x").unwrap_err();
         assert!(err.contains("tls_client_auth"), "{err}");
+    }
+
+    #[test]
+    fn an_imported_file_reads_back_as_the_same_descriptor() {
+        let m = metadata(
+            r#"{"issuer":"https://as.example.com","token_endpoint":"https://as.example.com/t",
+            "authorization_endpoint":"https://as.example.com/a","grant_types_supported":
+            ["authorization_code","refresh_token"],"code_challenge_methods_supported":["S256"]}"#,
+        );
+        let d = descriptor_from_metadata(&m, "imported").unwrap();
+        let yaml = imported_yaml(&d, &m, "https://as.example.com/.well-known/x").unwrap();
+        assert!(yaml.starts_with("# yaml-language-server"));
+        assert!(yaml.contains("#   discovery: https://as.example.com/.well-known/x"));
+        let back = crate::Provider::from_yaml_str(&yaml, "imported.yaml").unwrap();
+        assert_eq!(back.descriptor(), &d);
     }
 
     #[test]

@@ -35,8 +35,13 @@ pub struct RealServer {
     pub kind: Kind,
 }
 
+/// `tests/servers` of the workspace (this file is shared by test crates at several depths).
 fn servers_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("servers")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("tests/servers"))
+        .find(|dir| dir.join("install.sh").is_file())
+        .expect("tests/servers in the workspace")
 }
 
 impl RealServer {

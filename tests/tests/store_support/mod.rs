@@ -476,6 +476,27 @@ pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
     assert!(store.unlock(key, "owner-3").await.unwrap());
     assert!(store.unlock(other, "owner-2").await.unwrap());
 
+    // Listing by prefix: only the keys that start with it, glob characters taken literally.
+    store.put("contract:list:a", &token).await.unwrap();
+    store.put("contract:list:b", &token).await.unwrap();
+    store.put("contract:lisx", &token).await.unwrap();
+    store.put("contract:l*", &token).await.unwrap();
+    let mut listed = store.keys_with_prefix("contract:list:").await.unwrap();
+    listed.sort();
+    assert_eq!(listed, ["contract:list:a", "contract:list:b"]);
+    assert_eq!(
+        store.keys_with_prefix("contract:l*").await.unwrap(),
+        ["contract:l*"]
+    );
+    for listed in [
+        "contract:list:a",
+        "contract:list:b",
+        "contract:lisx",
+        "contract:l*",
+    ] {
+        store.delete(listed).await.unwrap();
+    }
+
     // Debug never shows tokens.
     store.put(key, &token).await.unwrap();
     let debug = format!("{store:?}");

@@ -28,7 +28,10 @@ pub(crate) async fn run(
     }
     let manager = session.manager(session.for_user(None)?);
     let api = AuthorizedClient::with_manager(session.client.clone(), manager.clone());
-    let response = api.send(&request).await?;
+    let response = match api.send(&request).await {
+        Ok(response) => response,
+        Err(err) => return Err(session.explain(&manager, err).await),
+    };
     if let Some(id) = response.request_id() {
         note(&format!("request id: {id}"));
     }
@@ -42,4 +45,13 @@ pub(crate) async fn run(
     }
     response.error_for_status()?;
     Ok(String::new())
+}
+
+/// Runs `call --userinfo`: the OpenID Connect userinfo endpoint with the user's token; the
+/// claims on stdout as JSON.
+pub(crate) async fn userinfo(session: &Session) -> Result<String, Failure> {
+    let manager = session.manager(session.for_user(None)?);
+    let token = manager.token().await?;
+    let claims = session.client.userinfo(&token).await?;
+    Ok(serde_json::to_string_pretty(&claims).unwrap_or_default() + "\n")
 }

@@ -8,9 +8,41 @@ use serde_json::{Value, json};
 use crate::catalog;
 use crate::failure::Failure;
 
-/// `oauth-clients providers [--json]`.
-pub(crate) fn providers(as_json: bool) -> Result<String, Failure> {
-    let providers = catalog::builtin();
+/// Which vendors `providers` lists.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    /// Only vendors offering this grant.
+    pub grant: Option<GrantKind>,
+    /// Only vendors whose id, name, tags or description contain this word (any case).
+    pub search: Option<String>,
+}
+
+impl Filter {
+    fn keeps(&self, provider: &Provider) -> bool {
+        let d = provider.descriptor();
+        if let Some(grant) = self.grant
+            && d.grants.common(grant).is_none()
+        {
+            return false;
+        }
+        let Some(word) = &self.search else {
+            return true;
+        };
+        let word = word.to_lowercase();
+        [&d.id, &d.name]
+            .into_iter()
+            .chain(&d.tags)
+            .chain(&d.description)
+            .any(|text| text.to_lowercase().contains(&word))
+    }
+}
+
+/// `oauth-clients providers [--grant G] [--search WORD] [--json]`.
+pub(crate) fn providers(filter: &Filter, as_json: bool) -> Result<String, Failure> {
+    let providers: Vec<Provider> = catalog::builtin()
+        .into_iter()
+        .filter(|p| filter.keeps(p))
+        .collect();
     if as_json {
         let list: Vec<Value> = providers
             .iter()
@@ -19,12 +51,18 @@ pub(crate) fn providers(as_json: bool) -> Result<String, Failure> {
                 json!({
                     "id": d.id,
                     "name": d.name,
+                    "tags": d.tags,
                     "grants": grant_ids(p),
                     "variables": d.variables.keys().collect::<Vec<_>>(),
                 })
             })
             .collect();
         return pretty(&Value::Array(list));
+    }
+    if providers.is_empty() {
+        return Err(Failure::usage(
+            "no vendor matches; `oauth-clients providers` lists them all",
+        ));
     }
     let rows: Vec<[String; 4]> = providers
         .iter()
@@ -42,6 +80,30 @@ pub(crate) fn providers(as_json: bool) -> Result<String, Failure> {
         &["ID", "NAME", "GRANTS", "VARIABLES"],
         &rows,
     )))
+}
+
+/// `oauth-clients describe --issuer URL --yaml`: the descriptor the issuer's metadata makes,
+/// as a commented file for review (what `cargo xtask import` writes).
+pub(crate) async fn imported_yaml(id: Option<&str>, issuer: &str) -> Result<String, Failure> {
+    let found =
+        oauth_clients_core::discover(issuer, id, oauth_clients_core::ClientOptions::default())
+            .await?;
+    oauth_clients_descriptor::metadata::imported_yaml(
+        found.provider.descriptor(),
+        &found.metadata,
+        found.metadata_url.as_str(),
+    )
+    .map_err(|err| Failure::usage(format!("cannot format the descriptor: {err}")))
+}
+
+/// The descriptor as YAML (secret-looking environment values masked, as with `--json`).
+pub(crate) fn descriptor_yaml(provider: &Provider) -> Result<String, Failure> {
+    let mut value = descriptor_json(provider)?;
+    if let Some(object) = value.as_object_mut() {
+        object.remove("grant_ids");
+    }
+    serde_yaml::to_string(&value)
+        .map_err(|err| Failure::usage(format!("cannot format the descriptor: {err}")))
 }
 
 fn grant_ids(provider: &Provider) -> Vec<&'static str> {

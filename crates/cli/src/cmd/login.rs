@@ -29,7 +29,7 @@ pub(crate) async fn run(
     via: Via,
     open_browser: bool,
 ) -> Result<String, Failure> {
-    let provider = crate::catalog::resolve(vendor, common.descriptor.as_deref())?;
+    let provider = crate::session::resolve_vendor(vendor, common).await?;
     if !matches!(via, Via::Device) {
         require_authorization_code(&provider)?;
     }

@@ -4,5 +4,6 @@ pub(crate) mod call;
 pub(crate) mod demo;
 pub(crate) mod describe;
 pub(crate) mod login;
+pub(crate) mod revoke;
 pub(crate) mod sandbox;
 pub(crate) mod token;

@@ -18,7 +18,10 @@ pub(crate) async fn run(
     let manager = session.manager(session.for_user(kind)?);
     let Some(kind) = kind else {
         unattended_grant_check(session)?;
-        let fetched = manager.fetch().await?;
+        let fetched = match manager.fetch().await {
+            Ok(fetched) => fetched,
+            Err(err) => return Err(session.explain(&manager, err).await),
+        };
         let token = session.fetched_result(fetched)?;
         return Ok(token_json(session.vendor(), &token));
     };

@@ -107,35 +107,76 @@ impl TokenKey {
         &self.scopes
     }
 
-    /// The key as stores use it: `<vendor>:<SHA-256 of every part, hex>`. Variable values and
-    /// the subject appear only hashed.
+    /// The key as stores use it: `<vendor>:<family>:<scopes>`, where `<family>` is the
+    /// SHA-256 (hex) of everything but the scopes and `<scopes>` that of the scopes. Keys of
+    /// the same vendor, tenant, client and subject share [`TokenKey::family_prefix`], so a
+    /// store can tell that a token exists for other scopes. Variable values and the subject
+    /// appear only hashed.
     pub fn storage_key(&self) -> String {
-        let mut hash = Sha256::new();
-        let mut part = |s: &str| {
-            hash.update((s.len() as u64).to_be_bytes());
-            hash.update(s.as_bytes());
-        };
-        part("oauth-clients token key v1");
-        part(&self.vendor);
-        part(self.environment.as_deref().unwrap_or("\u{0}"));
-        for (name, value) in &self.variables {
-            part(name);
-            part(value);
-        }
-        part("\u{0}client");
-        part(&self.client_id);
+        let mut scopes = Sha256::new();
+        part(&mut scopes, "oauth-clients token scopes v2");
         for scope in &self.scopes {
-            part(scope);
+            part(&mut scopes, scope);
         }
-        part("\u{0}subject");
-        part(self.subject.as_deref().unwrap_or("\u{0}"));
-        let digest = hash.finalize();
-        let mut hex = String::with_capacity(64);
-        for byte in digest {
-            let _ = write!(hex, "{byte:02x}");
-        }
-        format!("{}:{hex}", self.vendor)
+        format!("{}{}", self.family_prefix(), hex(&scopes.finalize()))
     }
+
+    /// `<vendor>:<family>:`, the start of the storage keys of every scope set of this vendor,
+    /// tenant, client and subject.
+    pub fn family_prefix(&self) -> String {
+        let mut hash = Sha256::new();
+        part(&mut hash, "oauth-clients token family v2");
+        self.hash_family(&mut hash);
+        format!("{}:{}:", self.vendor, hex(&hash.finalize()))
+    }
+
+    /// The storage key of versions before 0.2 (`<vendor>:<SHA-256 of every part>`), read once
+    /// to move a token stored by them to its new key.
+    pub(crate) fn legacy_storage_key(&self) -> String {
+        let mut hash = Sha256::new();
+        part(&mut hash, "oauth-clients token key v1");
+        part(&mut hash, &self.vendor);
+        part(&mut hash, self.environment.as_deref().unwrap_or("\u{0}"));
+        for (name, value) in &self.variables {
+            part(&mut hash, name);
+            part(&mut hash, value);
+        }
+        part(&mut hash, "\u{0}client");
+        part(&mut hash, &self.client_id);
+        for scope in &self.scopes {
+            part(&mut hash, scope);
+        }
+        part(&mut hash, "\u{0}subject");
+        part(&mut hash, self.subject.as_deref().unwrap_or("\u{0}"));
+        format!("{}:{}", self.vendor, hex(&hash.finalize()))
+    }
+
+    fn hash_family(&self, hash: &mut Sha256) {
+        part(hash, &self.vendor);
+        part(hash, self.environment.as_deref().unwrap_or("\u{0}"));
+        for (name, value) in &self.variables {
+            part(hash, name);
+            part(hash, value);
+        }
+        part(hash, "\u{0}client");
+        part(hash, &self.client_id);
+        part(hash, "\u{0}subject");
+        part(hash, self.subject.as_deref().unwrap_or("\u{0}"));
+    }
+}
+
+/// Feeds one length-prefixed part to a hash, so that parts cannot run into each other.
+fn part(hash: &mut Sha256, text: &str) {
+    hash.update((text.len() as u64).to_be_bytes());
+    hash.update(text.as_bytes());
+}
+
+fn hex(digest: &[u8]) -> String {
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
 }
 
 impl fmt::Debug for TokenKey {
@@ -148,5 +189,33 @@ impl fmt::Debug for TokenKey {
             .field("scopes", &self.scopes)
             .field("subject", &self.subject.as_ref().map(|_| "[set]"))
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> TokenKey {
+        TokenKey::new("acme", "client-1").scopes(["b", "a"])
+    }
+
+    #[test]
+    fn the_legacy_key_is_the_one_earlier_versions_wrote() {
+        // Computed by a separate implementation of the v1 scheme (Python, hashlib).
+        assert_eq!(
+            key().legacy_storage_key(),
+            "acme:4bd5f51b6fa794843204ae7eedb92bbb7a5a0c14b68e199069196f82382c35f7"
+        );
+    }
+
+    #[test]
+    fn keys_differing_only_in_scopes_share_their_family() {
+        let other = TokenKey::new("acme", "client-1").scopes(["openid"]);
+        assert_ne!(key().storage_key(), other.storage_key());
+        assert_eq!(key().family_prefix(), other.family_prefix());
+        assert!(key().storage_key().starts_with(&key().family_prefix()));
+        let user = key().subject("login");
+        assert_ne!(key().family_prefix(), user.family_prefix());
     }
 }

@@ -442,6 +442,24 @@ impl TokenManager {
         }
     }
 
+    /// The tokens stored for this vendor, tenant, client and subject under other scope sets,
+    /// each with the scopes it was granted when the vendor said, for telling a user why no
+    /// stored token matched. Empty when the store cannot list its keys.
+    pub async fn tokens_for_other_scopes(&self) -> Result<Vec<Option<String>>, Error> {
+        let keys = self
+            .inner
+            .store
+            .keys_with_prefix(&self.inner.key.family_prefix())
+            .await?;
+        let mut scopes = Vec::new();
+        for key in keys.iter().filter(|k| **k != self.inner.storage_key) {
+            if let Ok(Some(token)) = self.inner.store.get(key).await {
+                scopes.push(token.scope().map(str::to_owned));
+            }
+        }
+        Ok(scopes)
+    }
+
     /// Signs out: revokes the newest token at the vendor (RFC 7009), then forgets it in memory
     /// and in the store.
     ///
@@ -641,6 +659,7 @@ impl Inner {
     /// Reads the store; a corrupt entry (already reported and moved aside) counts as none.
     async fn read_store(&self) -> Result<Option<Arc<Token>>, Error> {
         match self.store.get(&self.storage_key).await {
+            Ok(None) => self.migrate_legacy().await,
             Ok(token) => Ok(token.map(Arc::new)),
             Err(err) if err.kind() == StoreErrorKind::Corrupt => {
                 tracing::warn!(vendor = %self.vendor, error = %err, "stored token unreadable");
@@ -648,6 +667,26 @@ impl Inner {
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// A token stored by a version before 0.2 under its old key, moved to the new one. A
+    /// failure to move it leaves it where it was (and is only logged): it is used all the same.
+    async fn migrate_legacy(&self) -> Result<Option<Arc<Token>>, Error> {
+        let legacy = self.key.legacy_storage_key();
+        let Ok(Some(token)) = self.store.get(&legacy).await else {
+            return Ok(None);
+        };
+        match self.store.put(&self.storage_key, &token).await {
+            Ok(()) => {
+                if let Err(err) = self.store.delete(&legacy).await {
+                    tracing::warn!(vendor = %self.vendor, error = %err, "old token key not removed");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(vendor = %self.vendor, error = %err, "token not moved to its new key");
+            }
+        }
+        Ok(Some(Arc::new(token)))
     }
 
     /// The newest token known: memory when it could not be stored, else the store's.

@@ -147,8 +147,7 @@ async fn fetch_with_client(
         Err(Error::authorization_required(
             client.vendor(),
             "no usable token is stored and no grant can run without the user: a user must \
-             authorize first (the authorization code flow), and its token be given to the \
-             token manager",
+             authorize first (the authorization code or device flow)",
         ))
     })
 }

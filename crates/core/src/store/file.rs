@@ -317,6 +317,26 @@ impl TokenStore for FileStore {
             .map(|(out, _)| out)
     }
 
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.to_owned();
+        let (keys, corrupt) = self
+            .with_document(move |doc| {
+                let keys: Vec<String> = doc
+                    .tokens
+                    .keys()
+                    .filter(|key| key.starts_with(&prefix))
+                    .take(super::MAX_LISTED_KEYS)
+                    .cloned()
+                    .collect();
+                (false, keys)
+            })
+            .await?;
+        match corrupt {
+            Some(err) => Err(err),
+            None => Ok(keys),
+        }
+    }
+
     async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let key = key.to_owned();
         let owner = owner.to_owned();

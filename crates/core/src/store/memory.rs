@@ -88,6 +88,19 @@ impl TokenStore for MemoryStore {
         }
     }
 
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let inner = self.inner()?;
+        let mut keys: Vec<String> = inner
+            .tokens
+            .keys()
+            .filter(|key| key.starts_with(prefix))
+            .cloned()
+            .collect();
+        keys.sort();
+        keys.truncate(super::MAX_LISTED_KEYS);
+        Ok(keys)
+    }
+
     async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
         let mut inner = self.inner()?;
         if inner.locks.get(key).is_some_and(|(o, _)| o == owner) {

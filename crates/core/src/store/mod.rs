@@ -51,7 +51,18 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
 
     /// Releases the lock of `key` if, and only if, `owner` still holds it. Returns whether it did.
     async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError>;
+
+    /// The keys of the stored tokens that start with `prefix` (at most [`MAX_LISTED_KEYS`]),
+    /// for telling a user that a token exists under another key (other scopes). A store that
+    /// cannot list returns none, the default.
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let _ = prefix;
+        Ok(Vec::new())
+    }
 }
+
+/// The most keys [`TokenStore::keys_with_prefix`] returns.
+pub const MAX_LISTED_KEYS: usize = 100;
 
 #[async_trait]
 impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
@@ -69,6 +80,9 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
     async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
         (**self).unlock(key, owner).await
+    }
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        (**self).keys_with_prefix(prefix).await
     }
 }
 

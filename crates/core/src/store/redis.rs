@@ -193,6 +193,39 @@ impl TokenStore for RedisStore {
         }
     }
 
+    async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.connection().await?;
+        let full_prefix = self.token_key(prefix);
+        let pattern = format!("{}*", glob_escape(&full_prefix));
+        let mut keys = Vec::new();
+        let mut cursor: u64 = 0;
+        // SCAN walks the keyspace in steps; bounded, as the keyspace may be large.
+        for _ in 0..SCAN_STEPS {
+            let (next, found): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.err("SCAN", &e))?;
+            keys.extend(
+                found
+                    .into_iter()
+                    .filter_map(|k| k.strip_prefix(&self.token_key("")).map(str::to_owned)),
+            );
+            cursor = next;
+            if cursor == 0 || keys.len() >= super::MAX_LISTED_KEYS {
+                break;
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys.truncate(super::MAX_LISTED_KEYS);
+        Ok(keys)
+    }
+
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
         let mut conn = self.connection().await?;
         redis::cmd("SET")
@@ -239,4 +272,19 @@ impl TokenStore for RedisStore {
             .map_err(|e| self.err("unlock script", &e))?;
         Ok(deleted == 1)
     }
+}
+
+/// The most SCAN steps of one [`RedisStore::keys_with_prefix`] (each looks at about 1000 keys).
+const SCAN_STEPS: usize = 64;
+
+/// `text` with Redis glob characters escaped, for a MATCH pattern.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -149,14 +149,14 @@ grant_struct! {
         #[serde(default = "yes", skip_serializing_if = "is_true")]
         pub send_scope: bool = true,
         /// Names of the authorize-URL parameters, when the vendor renames the standard ones.
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "AuthorizeParamNames::is_standard")]
         pub authorize_params: AuthorizeParamNames = AuthorizeParamNames::default(),
         /// Extra authorize-URL parameters. Values may use `{variable}` placeholders.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         pub extra_authorize_params: BTreeMap<String, String> = BTreeMap::new(),
         /// Names of the callback's parameters, when the vendor renames the standard ones (the
         /// code under `spapi_oauth_code`).
-        #[serde(default)]
+        #[serde(default, skip_serializing_if = "CallbackParamNames::is_standard")]
         pub callback_params: CallbackParamNames = CallbackParamNames::default(),
         /// How long a code is valid, in seconds, when the vendor says (informational).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,6 +198,12 @@ impl Default for AuthorizeParamNames {
     }
 }
 
+impl AuthorizeParamNames {
+    fn is_standard(&self) -> bool {
+        *self == AuthorizeParamNames::default()
+    }
+}
+
 /// Names of the parameters of the authorization callback.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -217,6 +223,12 @@ impl Default for CallbackParamNames {
             code: names::code(),
             state: names::state(),
         }
+    }
+}
+
+impl CallbackParamNames {
+    fn is_standard(&self) -> bool {
+        *self == CallbackParamNames::default()
     }
 }
 
