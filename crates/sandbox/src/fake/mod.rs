@@ -252,11 +252,22 @@ impl Fake {
         path: &str,
         request: Request,
     ) -> Response {
-        let route = self
+        let here: Vec<&Route> = self
             .routes
             .iter()
-            .find(|r| host_of(&r.url) == host && r.url.path() == path)
-            .cloned();
+            .filter(|r| host_of(&r.url) == host && r.url.path() == path)
+            .collect();
+        // Endpoints may share a URL (Egnyte's authorize and token endpoints): a browser's GET
+        // with a `response_type` is the authorize step, anything else a token request.
+        let browser = request.method() == axum::http::Method::GET
+            && self.authorize_response_type().is_some_and(|name| {
+                wire::parse_query(request.uri().query()).is_ok_and(|q| q.contains_key(name))
+            });
+        let route = here
+            .iter()
+            .find(|r| (r.role == Role::Authorize) == browser)
+            .or(here.first())
+            .map(|r| (*r).clone());
         match route.map(|r| (r.role, r.url)) {
             Some((Role::Authorize, _)) => authorize::authorize(self, shared, request),
             Some((Role::Credentials, _)) => authorize::credentials(self, shared, request).await,
@@ -275,6 +286,12 @@ impl Fake {
                 _ => self.not_found(host, path),
             },
         }
+    }
+
+    /// The name of the authorize request's `response_type` parameter.
+    fn authorize_response_type(&self) -> Option<&str> {
+        let grant = self.descriptor().grants.authorization_code.as_ref()?;
+        Some(grant.authorize_params.response_type.as_str())
     }
 
     async fn begin_token_request(&self, shared: &State) {
