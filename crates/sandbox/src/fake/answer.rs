@@ -122,7 +122,7 @@ impl Fake {
             Issued {
                 client_id: grant.client_id.clone(),
                 scope: grant.scope.clone(),
-                expires_at: (!quirks.never_expires).then_some(now + lifetime),
+                expires_at: (!quirks.never_expires).then_some(now.saturating_add(lifetime)),
             },
         );
         let mut token = Map::new();
@@ -132,10 +132,10 @@ impl Fake {
         if !quirks.never_expires && quirks.default_expires_in.is_none() {
             match &quirks.expires_at_field {
                 Some(field) => {
-                    let at = now + lifetime;
+                    let at = now.saturating_add(lifetime);
                     let value: Value = match quirks.expires_at_format {
                         ExpiresAtFormat::UnixSeconds => at.into(),
-                        ExpiresAtFormat::UnixMillis => (at * 1000).into(),
+                        ExpiresAtFormat::UnixMillis => at.saturating_mul(1000).into(),
                         ExpiresAtFormat::Rfc3339 => rfc3339(at).into(),
                     };
                     token.insert(field.clone(), value);
@@ -144,7 +144,7 @@ impl Fake {
                     let field = quirks.expires_in_field.as_deref().unwrap_or("expires_in");
                     let value = match quirks.expires_in_unit {
                         ExpiresInUnit::Seconds => lifetime,
-                        ExpiresInUnit::Milliseconds => lifetime * 1000,
+                        ExpiresInUnit::Milliseconds => lifetime.saturating_mul(1000),
                     };
                     token.insert(field.into(), value.into());
                 }

@@ -257,7 +257,7 @@ impl Fake {
             .iter()
             .filter(|r| host_of(&r.url) == host && r.url.path() == path)
             .collect();
-        // Endpoints may share a URL (Egnyte's authorize and token endpoints): a browser's GET
+        // Endpoints may share a URL (an authorize and a token endpoint): a browser's GET
         // with a `response_type` is the authorize step, anything else a token request.
         let browser = request.method() == axum::http::Method::GET
             && self.authorize_response_type().is_some_and(|name| {
