@@ -135,7 +135,11 @@ async fn run(command: Command) -> Result<String, Failure> {
             let session = Session::new(vendor, &common, None)?;
             cmd::call::run(&session, method, path, data.as_deref()).await
         }
-        Command::Sandbox { port } => cmd::sandbox::run(port).await,
+        Command::Sandbox {
+            port,
+            vendors,
+            descriptors,
+        } => cmd::sandbox::run(port, &vendors, &descriptors).await,
         Command::Demo => cmd::demo::run().await,
     }
 }
