@@ -785,3 +785,207 @@ grants:
     assert!(Sandbox::start(SandboxConfig::default().descriptor(seed)).is_err());
     Ok(())
 }
+
+/// An unsigned-looking JWT with this header algorithm and these claims (the fake does not check
+/// RS256 or ES256 signatures: it has no public key).
+fn jwt_with(alg: &str, claims: &Value) -> String {
+    let header = URL_SAFE_NO_PAD.encode(json!({"alg": alg, "typ": "JWT"}).to_string());
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode(b"signature"))
+}
+
+#[tokio::test]
+async fn jwt_bearer_token_exchange_expiry_and_multipart() -> TestResult {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .without_seed_vendors()
+            .client(ID, SECRET)
+            .token_lifetime_seconds(0)
+            .descriptor(descriptor(
+                r#"
+id: service
+name: Service
+endpoints:
+  token: https://service.example/token
+  api_base: https://service.example/api/
+grants:
+  jwt_bearer:
+    algorithm: ES256
+    claims:
+      iss: '{client_id}'
+      sub: '{subject}'
+      aud: '{token_endpoint}'
+  token_exchange:
+    grant_type: long_lived
+    subject_token_param: short_token
+    subject_token_type: null
+client_auth: client_secret_post
+token_request:
+  encoding: multipart
+api:
+  example_path: me
+"#,
+            )),
+    )?;
+    let token = at(&sandbox, "service", "https://service.example/token");
+    let http = http();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = json!({"iss": ID, "sub": "robot", "aud": "https://service.example/token",
+        "iat": now, "exp": now + 300, "jti": "j"});
+    let bearer = |assertion: String| {
+        reqwest::multipart::Form::new()
+            .text("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
+            .text("assertion", assertion)
+            .text("client_id", ID)
+            .text("client_secret", SECRET)
+    };
+    let (_, body) = json_of(
+        http.post(&token)
+            .multipart(bearer(jwt_with("RS256", &claims)))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(description(&body).contains("ES256"), "{body}");
+    let mut no_subject = claims.clone();
+    no_subject.as_object_mut().map(|c| c.remove("sub"));
+    let (_, body) = json_of(
+        http.post(&token)
+            .multipart(bearer(jwt_with("ES256", &no_subject)))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert!(description(&body).contains("`sub`"), "{body}");
+    let mut other_audience = claims.clone();
+    other_audience["aud"] = json!("https://elsewhere.example/");
+    let (_, body) = json_of(
+        http.post(&token)
+            .multipart(bearer(jwt_with("ES256", &other_audience)))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert!(description(&body).contains("`aud`"), "{body}");
+    let (status, issued) = json_of(
+        http.post(&token)
+            .multipart(bearer(jwt_with("ES256", &claims)))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let access = issued["access_token"].as_str().ok_or("no token")?;
+
+    // The lifetime is 0 s: the token is expired for the API already.
+    let api = at(&sandbox, "service", "https://service.example/api/me");
+    let expired = http.get(&api).bearer_auth(access).send().await?;
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+
+    // Token exchange takes only tokens the fake issued (and still valid).
+    let exchange = |subject: &str| {
+        reqwest::multipart::Form::new()
+            .text("grant_type", "long_lived")
+            .text("short_token", subject.to_owned())
+            .text("client_id", ID)
+            .text("client_secret", SECRET)
+    };
+    let (_, body) = json_of(http.post(&token).multipart(exchange(access)).send().await?).await?;
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(description(&body).contains("subject token"), "{body}");
+
+    // A broken multipart body is a 400, not a crash.
+    let broken = http
+        .post(&token)
+        .header("content-type", "multipart/form-data; boundary=xyz")
+        .body("--xyz\r\nno headers here")
+        .send()
+        .await?;
+    assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+    Ok(())
+}
+
+#[tokio::test]
+async fn token_exchange_of_a_valid_token_and_the_legacy_flow() -> TestResult {
+    let sandbox = Sandbox::start(
+        SandboxConfig::default()
+            .without_seed_vendors()
+            .client(ID, SECRET)
+            .user("u", "p", "1")
+            .descriptor(descriptor(
+                r#"
+id: legacy
+name: Legacy
+variables:
+  company:
+    description: The company.
+    example: '42'
+endpoints:
+  token: https://legacy.example/token
+  extra:
+    login: https://legacy.example/login
+grants:
+  client_credentials: {}
+  legacy_credentials:
+    credentials_endpoint: login
+    credentials_params:
+      company: '{company}'
+  token_exchange: {}
+client_auth: client_secret_post
+"#,
+            )),
+    )?;
+    let http = http();
+    let token = at(&sandbox, "legacy", "https://legacy.example/token");
+    let auth = [("client_id", ID), ("client_secret", SECRET)];
+    let mut cc = auth.to_vec();
+    cc.push(("grant_type", "client_credentials"));
+    let (_, issued) = json_of(http.post(&token).form(&cc).send().await?).await?;
+    let access = issued["access_token"].as_str().ok_or("no token")?;
+    let mut exchange = auth.to_vec();
+    exchange.extend([
+        (
+            "grant_type",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
+        ),
+        ("subject_token", access),
+        (
+            "subject_token_type",
+            "urn:ietf:params:oauth:token-type:access_token",
+        ),
+    ]);
+    let (status, body) = json_of(http.post(&token).form(&exchange).send().await?).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    exchange.pop();
+    let (_, body) = json_of(http.post(&token).form(&exchange).send().await?).await?;
+    assert!(description(&body).contains("subject_token_type"), "{body}");
+
+    // The legacy flow: the user's credentials for a code, in a 302.
+    let login = at(&sandbox, "legacy", "https://legacy.example/login");
+    let query = [("response_type", "code"), ("client_id", ID), ("state", "s")];
+    let credentials = |password: &'static str| {
+        http.post(&login).query(&query).form(&[
+            ("username", "u"),
+            ("password", password),
+            ("company", "42"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ])
+    };
+    let refused = query_of(&location(&credentials("wrong").send().await?));
+    assert_eq!(refused["error"], "access_denied");
+    assert_eq!(refused["state"], "s");
+    let back = query_of(&location(&credentials("p").send().await?));
+    let code = back.get("code").ok_or("no code")?;
+    let mut redeem = auth.to_vec();
+    redeem.extend([
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+    ]);
+    let (status, body) = json_of(http.post(&token).form(&redeem).send().await?).await?;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    Ok(())
+}
