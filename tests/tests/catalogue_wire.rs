@@ -133,11 +133,17 @@ async fn every_catalogue_vendor_works_against_its_descriptor_fake() {
     }
     let mut failures = Vec::new();
     let mut passed = 0;
+    let mut steps: BTreeMap<&str, usize> = BTreeMap::new();
     let mut exempted = Vec::new();
     while let Some(joined) = runs.join_next().await {
         let (id, outcome) = joined.unwrap_or_else(|e| panic!("a vendor's task: {e}"));
         match outcome {
-            Ok(()) => passed += 1,
+            Ok(done) => {
+                passed += 1;
+                for name in done {
+                    *steps.entry(name).or_default() += 1;
+                }
+            }
             Err(step) => match EXEMPT
                 .iter()
                 .find(|(vendor, name, _)| *vendor == id && *name == step.name)
@@ -165,6 +171,7 @@ async fn every_catalogue_vendor_works_against_its_descriptor_fake() {
         failures.len(),
         started.elapsed().as_secs_f64()
     );
+    eprintln!("  steps passed: {steps:?}");
     for exemption in &exempted {
         eprintln!("  exempted: {exemption}");
     }
@@ -212,7 +219,7 @@ async fn a_descriptor_that_differs_from_the_fakes_is_caught() {
         let mutated = Provider::from_yaml_str(&yaml.replace(from, to), &path)
             .unwrap_or_else(|e| panic!("{id} mutated: {e}"));
         match run_vendor(&shared, mutated).await {
-            Ok(()) => missed.push(format!("{id}: `{from}` → `{to}`")),
+            Ok(_) => missed.push(format!("{id}: `{from}` → `{to}`")),
             Err(step) => eprintln!("{id}: `{to}` caught at {}: {}", step.name, step.error),
         }
     }
@@ -271,37 +278,46 @@ fn client_for(shared: &Shared, provider: Provider) -> Result<Client, Step> {
 }
 
 /// Every grant of one vendor, then an API call.
-async fn run_vendor(shared: &Shared, provider: Provider) -> Result<(), Step> {
+async fn run_vendor(shared: &Shared, provider: Provider) -> Result<Vec<&'static str>, Step> {
     let descriptor = provider.descriptor().clone();
     let id = descriptor.id.clone();
     let client = client_for(shared, provider)?;
     let kinds = descriptor.grants.kinds();
-    let mut api_token: Option<Token> = None;
+    // The user's token (refreshed and exchanged below), else the application's.
+    let mut user_token: Option<Token> = None;
+    let mut app_token: Option<Token> = None;
+    let mut done = Vec::new();
     if kinds.contains(&GrantKind::ClientCredentials) {
         let token = step("client_credentials", client.client_credentials()).await?;
         check_expiry(&client, &token, "client_credentials")?;
-        api_token = Some(token);
+        app_token = Some(token);
+        done.push("client_credentials");
     }
     if kinds.contains(&GrantKind::AuthorizationCode) {
         let token = authorization_code(shared, &client).await?;
         check_expiry(&client, &token, "authorization_code")?;
         check_captures(shared, &id, &client, &token)?;
-        if kinds.contains(&GrantKind::RefreshToken) {
-            refresh(&client, &token).await?;
-        }
-        if kinds.contains(&GrantKind::TokenExchange) {
-            let exchanged = step(
-                "token_exchange",
-                client.exchange_token(token.access_token()),
-            );
-            exchanged.await?;
-        }
-        api_token = Some(token);
+        user_token = Some(token);
+        done.push("authorization_code");
     }
     if kinds.contains(&GrantKind::DeviceCode) {
         let device = step("device_code", client.start_device_authorization()).await?;
         let token = step("device_code", client.poll_device_token(&device)).await?;
-        api_token.get_or_insert(token);
+        user_token.get_or_insert(token);
+        done.push("device_code");
+    }
+    if kinds.contains(&GrantKind::LegacyCredentials) {
+        let user = UserCredentials::new(USERNAME, PASSWORD);
+        let token = step("legacy_credentials", client.legacy_credentials(&user)).await?;
+        user_token.get_or_insert(token);
+        done.push("legacy_credentials");
+    }
+    if kinds.contains(&GrantKind::RefreshToken) {
+        let token = user_token.as_ref().ok_or_else(|| {
+            Step::failed("refresh_token", "no grant of the vendor gave a user token")
+        })?;
+        refresh(&client, token).await?;
+        done.push("refresh_token");
     }
     if kinds.contains(&GrantKind::JwtBearer) {
         let token = step(
@@ -309,19 +325,31 @@ async fn run_vendor(shared: &Shared, provider: Provider) -> Result<(), Step> {
             client.jwt_bearer(Some("robot@sandbox.example")),
         )
         .await?;
-        api_token.get_or_insert(token);
+        app_token.get_or_insert(token);
+        done.push("jwt_bearer");
     }
-    if kinds.contains(&GrantKind::LegacyCredentials) {
-        let user = UserCredentials::new(USERNAME, PASSWORD);
-        let token = step("legacy_credentials", client.legacy_credentials(&user)).await?;
-        api_token.get_or_insert(token);
+    let token = user_token.or(app_token);
+    if kinds.contains(&GrantKind::TokenExchange) {
+        let subject = token.as_ref().ok_or_else(|| {
+            Step::failed(
+                "token_exchange",
+                "no grant of the vendor gave a token to exchange",
+            )
+        })?;
+        step(
+            "token_exchange",
+            client.exchange_token(subject.access_token()),
+        )
+        .await?;
+        done.push("token_exchange");
     }
-    if let (Some(path), Some(token)) = (&descriptor.api.example_path, &api_token)
+    if let (Some(path), Some(token)) = (&descriptor.api.example_path, &token)
         && descriptor.endpoints.api_base.is_some()
     {
         api_call(shared, &id, &client, token, path).await?;
+        done.push("api");
     }
-    Ok(())
+    Ok(done)
 }
 
 /// The browser's part: the authorize URL answers a redirect to the redirect URI; its query is
