@@ -267,3 +267,20 @@ fn no_vendor_name_in_the_engine() {
         found.join("\n")
     );
 }
+
+/// The sandbox shares no code with the engine: its fakes read descriptors on their own, so that
+/// a fake cannot agree with the engine by construction.
+#[test]
+fn the_sandbox_does_not_depend_on_the_engine() {
+    let path = root().join("crates/sandbox/Cargo.toml");
+    let manifest = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(manifest.contains("[dependencies]"), "{}", path.display());
+    let engine = ["oauth-clients-core", "oauth-clients.", "oauth-clients ="];
+    for line in manifest.lines().map(str::trim) {
+        assert!(
+            !engine.iter().any(|name| line.starts_with(name)),
+            "{}: `{line}`: the sandbox must not use the engine",
+            path.display()
+        );
+    }
+}

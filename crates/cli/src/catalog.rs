@@ -45,7 +45,10 @@ pub(crate) async fn resolve(
 }
 
 /// [`resolve`] for a compiled-in id or a descriptor file.
-fn resolve_local(vendor: Option<&str>, descriptor: Option<&Path>) -> Result<Provider, Failure> {
+pub(crate) fn resolve_local(
+    vendor: Option<&str>,
+    descriptor: Option<&Path>,
+) -> Result<Provider, Failure> {
     if let Some(path) = descriptor {
         let origin = path.display().to_string();
         let yaml = read_capped(path)

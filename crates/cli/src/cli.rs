@@ -134,16 +134,25 @@ pub(crate) enum Command {
         #[command(flatten)]
         common: Common,
     },
-    /// Serves local fakes of the seed vendors on 127.0.0.1 until interrupted.
+    /// Serves local fakes of vendors on 127.0.0.1 until interrupted: the seed vendors, or the
+    /// vendors named with --vendor and --descriptor, faked strictly from their descriptors.
     ///
-    /// Prints the `--rewrite-url FROM=TO` arguments that send the vendors' real URLs to it.
-    /// It accepts the fixed test client `sandbox-client` with secret `sandbox-secret`, and the
-    /// Procountor user `sandbox-user` / `sandbox-password` in company 14159; tenant domains
-    /// `api.craftbrouwers.nl` (Procurios) and `acme` (Procurify).
+    /// Prints the `--rewrite-url FROM=TO` arguments that send the vendors' real URLs to it, and
+    /// for descriptor fakes the `--var NAME=VALUE` arguments they expect (one `# <id>` line
+    /// before each vendor's arguments when there are several). It accepts the fixed test client
+    /// `sandbox-client` with secret `sandbox-secret`, and the user `sandbox-user` /
+    /// `sandbox-password` (company 14159) of Procountor's legacy flow; the seed fakes' tenant
+    /// domains are `api.craftbrouwers.nl` (Procurios) and `acme` (Procurify).
     Sandbox {
         /// The port (default: a free one).
         #[arg(long, value_name = "N", default_value_t = 0)]
         port: u16,
+        /// Fakes a compiled-in vendor from its descriptor (repeatable).
+        #[arg(long = "vendor", value_name = "ID")]
+        vendors: Vec<String>,
+        /// Fakes the vendor of a descriptor file (repeatable).
+        #[arg(long = "descriptor", value_name = "FILE.yaml")]
+        descriptors: Vec<std::path::PathBuf>,
     },
     /// Starts the sandbox and runs every seed vendor's grants and one API call, as a table.
     Demo,

@@ -146,7 +146,11 @@ async fn run(command: Command) -> Result<String, Failure> {
             let session = Session::new(vendor.as_deref(), &common, None).await?;
             cmd::revoke::introspect(&session).await
         }
-        Command::Sandbox { port } => cmd::sandbox::run(port).await,
+        Command::Sandbox {
+            port,
+            vendors,
+            descriptors,
+        } => cmd::sandbox::run(port, &vendors, &descriptors).await,
         Command::Demo => cmd::demo::run().await,
     }
 }

@@ -255,23 +255,26 @@ impl Client {
         self.api_url_on(self.resolve_endpoint(&EndpointKind::ApiBase)?, path)
     }
 
+    /// The descriptor's harmless example API path (`api.example_path`), its `{variables}`
+    /// rendered with the client's values and those captured with `token` (a company id
+    /// from the callback, say); `None` when the descriptor names none.
+    pub fn example_api_path(&self, token: &Token) -> Result<Option<String>, Error> {
+        let Some(template) = self.descriptor().api.example_path.as_deref() else {
+            return Ok(None);
+        };
+        let vars = self.vars().overlay(token.variables());
+        vars.render_text(template, "api.example_path", Escape::Url)
+            .map(Some)
+    }
+
     /// The API base for a token: the client's, or rendered again with the values the token
     /// captured (an API origin from the token answer).
     fn api_base_for(&self, token: &Token) -> Result<Option<Url>, Error> {
-        let template = self.descriptor().endpoints.api_base.as_deref();
-        let captured = token.variables();
-        match template {
-            Some(template) if !captured.is_empty() => {
-                let vars = self.vars().overlay(captured);
-                let text = vars.render_text(template, "endpoints.api_base", Escape::Url)?;
-                let url = Url::parse(&text).map_err(|err| {
-                    Error::config(self.vendor(), format!("the API base is not a URL: {err}"))
-                })?;
-                check_secure(self.vendor(), &url)?;
-                Ok(Some(url))
-            }
-            _ => self.resolve_endpoint(&EndpointKind::ApiBase),
+        if self.descriptor().endpoints.api_base.is_none() {
+            return Ok(None);
         }
+        self.endpoint_with(EndpointKind::ApiBase, token.variables())
+            .map(Some)
     }
 
     fn api_url_on(&self, base: Option<Url>, path: &str) -> Result<Url, Error> {

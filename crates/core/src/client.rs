@@ -1,6 +1,7 @@
 //! [`Client`]: one vendor's descriptor, a user's configuration and a transport, with
 //! everything that depends only on those computed once, when the client is built.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -228,6 +229,22 @@ impl Client {
         }
     }
 
+    /// An endpoint rendered with values captured with a token or from a callback on top of
+    /// the client's (captured values may shape later URLs: an API origin, a regional token
+    /// host); the endpoint as resolved when the client was built when there are none.
+    pub(crate) fn endpoint_with(
+        &self,
+        kind: EndpointKind,
+        captured: &BTreeMap<String, String>,
+    ) -> Result<Url, Error> {
+        if captured.is_empty() {
+            return self.required_endpoint(kind);
+        }
+        let vars = self.inner.vars.overlay(captured);
+        let url = crate::endpoints::resolve_one(self.descriptor(), &vars, &kind)?;
+        url.ok_or_else(|| Error::unsupported(self.vendor(), format!("the `{kind}` endpoint")))
+    }
+
     /// Renders a parameter value template (variables substituted, no escaping).
     pub(crate) fn render_param(&self, value: &str, used_by: &str) -> Result<String, Error> {
         self.inner.vars.render_text(value, used_by, Escape::Plain)
@@ -243,7 +260,7 @@ impl Client {
 fn header_map(
     vendor: &str,
     vars: &Vars,
-    headers: &std::collections::BTreeMap<String, String>,
+    headers: &BTreeMap<String, String>,
     section: &str,
 ) -> Result<HeaderMap, Error> {
     let mut map = HeaderMap::new();

@@ -53,6 +53,73 @@ impl fmt::Display for EndpointKind {
     }
 }
 
+/// Every endpoint template of a descriptor, with the field that holds it.
+fn templates(descriptor: &Descriptor) -> Vec<(EndpointKind, &str, String)> {
+    let e = &descriptor.endpoints;
+    let mut templates: Vec<(EndpointKind, &str, String)> = vec![(
+        EndpointKind::Token,
+        e.token.as_str(),
+        "endpoints.token".to_owned(),
+    )];
+    let optional = [
+        (
+            EndpointKind::Authorization,
+            &e.authorization,
+            "authorization",
+        ),
+        (EndpointKind::Refresh, &e.refresh, "refresh"),
+        (EndpointKind::Revocation, &e.revocation, "revocation"),
+        (
+            EndpointKind::Introspection,
+            &e.introspection,
+            "introspection",
+        ),
+        (
+            EndpointKind::DeviceAuthorization,
+            &e.device_authorization,
+            "device_authorization",
+        ),
+        (EndpointKind::Userinfo, &e.userinfo, "userinfo"),
+        (EndpointKind::Jwks, &e.jwks, "jwks"),
+        (EndpointKind::ApiBase, &e.api_base, "api_base"),
+    ];
+    for (kind, template, name) in optional {
+        if let Some(template) = template {
+            templates.push((kind, template, format!("endpoints.{name}")));
+        }
+    }
+    for (name, template) in &e.extra {
+        templates.push((
+            EndpointKind::Extra(name.clone()),
+            template,
+            format!("endpoints.extra.{name}"),
+        ));
+    }
+    templates
+}
+
+/// One endpoint rendered with `vars` (values captured with a token or from a callback on top
+/// of the client's): `Ok(None)` when the descriptor has no such endpoint (the refresh endpoint
+/// falls back to the token endpoint).
+pub(crate) fn resolve_one(
+    descriptor: &Descriptor,
+    vars: &Vars,
+    kind: &EndpointKind,
+) -> Result<Option<Url>, Error> {
+    let found = templates(descriptor)
+        .into_iter()
+        .find(|(k, _, _)| k == kind);
+    match found {
+        Some((_, template, used_by)) => {
+            url_from_template(&descriptor.id, vars, template, &used_by).map(Some)
+        }
+        None if *kind == EndpointKind::Refresh => {
+            resolve_one(descriptor, vars, &EndpointKind::Token)
+        }
+        None => Ok(None),
+    }
+}
+
 /// Every endpoint of a descriptor with its URL, or why it has none (a missing variable).
 pub(crate) struct Endpoints {
     resolved: BTreeMap<EndpointKind, Result<Url, Error>>,
@@ -61,47 +128,7 @@ pub(crate) struct Endpoints {
 impl Endpoints {
     /// Resolves every endpoint the descriptor names.
     pub(crate) fn resolve(descriptor: &Descriptor, vars: &Vars) -> Endpoints {
-        let e = &descriptor.endpoints;
-        let mut templates: Vec<(EndpointKind, &str, String)> = vec![(
-            EndpointKind::Token,
-            e.token.as_str(),
-            "endpoints.token".to_owned(),
-        )];
-        let optional = [
-            (
-                EndpointKind::Authorization,
-                &e.authorization,
-                "authorization",
-            ),
-            (EndpointKind::Refresh, &e.refresh, "refresh"),
-            (EndpointKind::Revocation, &e.revocation, "revocation"),
-            (
-                EndpointKind::Introspection,
-                &e.introspection,
-                "introspection",
-            ),
-            (
-                EndpointKind::DeviceAuthorization,
-                &e.device_authorization,
-                "device_authorization",
-            ),
-            (EndpointKind::Userinfo, &e.userinfo, "userinfo"),
-            (EndpointKind::Jwks, &e.jwks, "jwks"),
-            (EndpointKind::ApiBase, &e.api_base, "api_base"),
-        ];
-        for (kind, template, name) in optional {
-            if let Some(template) = template {
-                templates.push((kind, template, format!("endpoints.{name}")));
-            }
-        }
-        for (name, template) in &e.extra {
-            templates.push((
-                EndpointKind::Extra(name.clone()),
-                template,
-                format!("endpoints.extra.{name}"),
-            ));
-        }
-        let resolved = templates
+        let resolved = templates(descriptor)
             .into_iter()
             .map(|(kind, template, used_by)| {
                 (

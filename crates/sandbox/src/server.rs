@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::{Request, State as AxumState};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -14,9 +15,25 @@ use crate::state::State;
 use crate::vendors::{procore, procountor, procurify, procurios};
 use crate::wire;
 
-/// All four vendors under their prefixes.
+/// The seed vendors under their prefixes (when the configuration serves them), and every
+/// descriptor fake under `/<id>/<host>/…`.
 pub(crate) fn router(state: Arc<State>) -> Router {
-    Router::new()
+    let router = if state.config.seed_vendors {
+        seed_routes(Router::new())
+    } else {
+        Router::new()
+    };
+    router
+        .fallback(descriptor_fake)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            procurios::request_id,
+        ))
+        .with_state(state)
+}
+
+fn seed_routes(router: Router<Arc<State>>) -> Router<Arc<State>> {
+    router
         .route("/procurios/l/oauth2/authorize", get(procurios::authorize))
         .route("/procurios/l/oauth2/token", any(procurios::token))
         .route("/procurios/l/{module}/{object}", any(procurios::api))
@@ -28,12 +45,20 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/procountor/api/oauth/authz", post(procountor::authz))
         .route("/procountor/api/oauth/token", any(procountor::token))
         .route("/procountor/api/sessioninfo", any(procountor::sessioninfo))
-        .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            procurios::request_id,
-        ))
-        .with_state(state)
+}
+
+/// `/<id>/<host>/<path>` of a descriptor fake, else 404.
+async fn descriptor_fake(AxumState(state): AxumState<Arc<State>>, request: Request) -> Response {
+    let path = request.uri().path().to_owned();
+    let mut segments = path.trim_start_matches('/').splitn(3, '/');
+    let (Some(id), Some(host)) = (segments.next(), segments.next()) else {
+        return not_found().await;
+    };
+    let rest = format!("/{}", segments.next().unwrap_or_default());
+    match state.fakes.get(id) {
+        Some(fake) => fake.handle(&state, host, &rest, request).await,
+        None => not_found().await,
+    }
 }
 
 async fn not_found() -> Response {

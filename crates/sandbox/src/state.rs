@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 
+use crate::fake::Fake;
 use crate::{SandboxConfig, Vendor};
 
 /// How long an authorization code stays valid (Procore documents ten minutes).
@@ -43,15 +44,18 @@ struct Inner {
 /// Shared by every handler.
 pub(crate) struct State {
     pub config: SandboxConfig,
+    /// The descriptor fakes, by vendor id.
+    pub fakes: std::collections::BTreeMap<String, Fake>,
     inner: Mutex<Inner>,
     token_requests: [AtomicUsize; 4],
     request_ids: AtomicUsize,
 }
 
 impl State {
-    pub fn new(config: SandboxConfig) -> State {
+    pub fn new(config: SandboxConfig, fakes: std::collections::BTreeMap<String, Fake>) -> State {
         State {
             config,
+            fakes,
             inner: Mutex::new(Inner::default()),
             token_requests: Default::default(),
             request_ids: AtomicUsize::new(0),

@@ -158,7 +158,7 @@ fn parse_pairs<'a>(
     Ok(params)
 }
 
-async fn read_json(body: Body) -> Result<Params, Response> {
+pub(crate) async fn read_json(body: Body) -> Result<Params, Response> {
     let bytes = to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|_| invalid_request("request body too large or unreadable"))?;
@@ -177,7 +177,7 @@ async fn read_json(body: Body) -> Result<Params, Response> {
     Ok(params)
 }
 
-async fn read_multipart(request: Request) -> Result<Params, Response> {
+pub(crate) async fn read_multipart(request: Request) -> Result<Params, Response> {
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|err| invalid_request(format!("malformed multipart body: {err}")))?;
@@ -240,7 +240,7 @@ pub(crate) fn authenticate_client(
 }
 
 /// Compares without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -1,6 +1,8 @@
 //! The authorization code grant (RFC 6749 §4.1) with state, PKCE (RFC 7636) and the issuer
 //! check of RFC 9207.
 
+use std::collections::BTreeMap;
+
 use oauth_clients_descriptor::GrantKind;
 use oauth_clients_descriptor::schema::Pkce;
 use secrecy::ExposeSecret;
@@ -121,15 +123,18 @@ impl Client {
                 excerpt: "".into(),
             });
         };
+        // Values of the callback may shape the token endpoint (a regional host).
+        let captured = self.callback_captures(callback)?;
         let mut call = self.exchange_call(
             GrantKind::AuthorizationCode,
             &code,
             request.pkce_verifier.as_ref(),
             request.redirect_uri.clone(),
+            &captured,
         )?;
         call.nonce = request.nonce.clone();
         let mut token = self.token_call(call).await?;
-        self.capture_from_callback(callback, &mut token)?;
+        token.variables.extend(captured);
         Ok(token)
     }
 
@@ -223,7 +228,8 @@ impl Client {
         pkce_verifier: Option<&PkceVerifier>,
         redirect_uri: Option<String>,
     ) -> Result<Token, Error> {
-        let call = self.exchange_call(grant, code, pkce_verifier, redirect_uri)?;
+        let call =
+            self.exchange_call(grant, code, pkce_verifier, redirect_uri, &BTreeMap::new())?;
         self.token_call(call).await
     }
 
@@ -233,6 +239,7 @@ impl Client {
         code: &AuthorizationCode,
         pkce_verifier: Option<&PkceVerifier>,
         redirect_uri: Option<String>,
+        captured: &BTreeMap<String, String>,
     ) -> Result<TokenCall, Error> {
         let send_redirect = match grant {
             GrantKind::AuthorizationCode => {
@@ -241,7 +248,7 @@ impl Client {
             }
             _ => true,
         };
-        let url = self.grant_endpoint(grant, EndpointKind::Token)?;
+        let url = self.grant_endpoint_with(grant, EndpointKind::Token, captured)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(grant));
         params.set("code", code.expose_secret());

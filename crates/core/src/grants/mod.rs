@@ -11,6 +11,8 @@ mod token_exchange;
 
 pub use device_code::{DeviceAuthorization, DevicePoll};
 
+use std::collections::BTreeMap;
+
 use oauth_clients_descriptor::GrantKind;
 use oauth_clients_descriptor::schema::{Capture, Grants};
 use url::Url;
@@ -111,16 +113,28 @@ impl Client {
         grant: GrantKind,
         fallback: EndpointKind,
     ) -> Result<Url, Error> {
+        self.grant_endpoint_with(grant, fallback, &BTreeMap::new())
+    }
+
+    /// [`Client::grant_endpoint`] with captured values (from the callback, or kept with the
+    /// token being refreshed) on top of the client's variables.
+    pub(crate) fn grant_endpoint_with(
+        &self,
+        grant: GrantKind,
+        fallback: EndpointKind,
+        captured: &BTreeMap<String, String>,
+    ) -> Result<Url, Error> {
         let own = self
             .descriptor()
             .grants
             .common(grant)
             .and_then(|c| c.endpoint);
         let Some(template) = own else {
-            return self.required_endpoint(fallback);
+            return self.endpoint_with(fallback, captured);
         };
         let used_by = format!("grants.{grant}.endpoint");
-        let text = self.vars().render_text(template, &used_by, Escape::Url)?;
+        let vars = self.vars().overlay(captured);
+        let text = vars.render_text(template, &used_by, Escape::Url)?;
         let url = Url::parse(&text).map_err(|err| {
             Error::config(
                 self.vendor(),
@@ -158,25 +172,26 @@ impl Client {
         Ok(())
     }
 
-    /// Keeps the values the descriptor captures from the callback (`from: callback.…`).
-    pub(crate) fn capture_from_callback(
+    /// The values the descriptor captures from the callback (`from: callback.…`), each
+    /// checked against its variable's pattern.
+    pub(crate) fn callback_captures(
         &self,
         callback: &Callback,
-        token: &mut Token,
-    ) -> Result<(), Error> {
+    ) -> Result<BTreeMap<String, String>, Error> {
+        let mut captured = BTreeMap::new();
         for (name, variable) in &self.descriptor().variables {
             if let Some(Capture::Callback(param)) = variable.capture()
                 && let Some(value) = callback.param(param)
             {
-                self.keep_captured(token, name, value.to_owned())?;
+                captured.insert(name.clone(), self.checked_capture(name, value)?);
             }
         }
-        Ok(())
+        Ok(captured)
     }
 
     /// A captured value must match its variable's pattern: the vendor's answer shapes later
     /// URLs, so a value that does not is refused.
-    fn keep_captured(&self, token: &mut Token, name: &str, value: String) -> Result<(), Error> {
+    fn checked_capture(&self, name: &str, value: &str) -> Result<String, Error> {
         let value = value.trim_end_matches('/').to_owned();
         if !self.provider().value_matches(name, &value) {
             return Err(Error::refused(
@@ -187,6 +202,11 @@ impl Client {
                 ),
             ));
         }
+        Ok(value)
+    }
+
+    fn keep_captured(&self, token: &mut Token, name: &str, value: String) -> Result<(), Error> {
+        let value = self.checked_capture(name, &value)?;
         token.variables.insert(name.to_owned(), value);
         Ok(())
     }

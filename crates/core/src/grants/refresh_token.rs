@@ -1,5 +1,7 @@
 //! Refreshing an access token (RFC 6749 §6).
 
+use std::collections::BTreeMap;
+
 use oauth_clients_descriptor::GrantKind;
 use secrecy::ExposeSecret;
 
@@ -17,7 +19,17 @@ impl Client {
     /// token endpoint. An expired or revoked refresh token gives an [`Error::OAuth`] for which
     /// [`Error::is_invalid_grant`] is true.
     pub async fn refresh(&self, refresh_token: &RefreshToken) -> Result<Token, Error> {
-        let call = self.refresh_call(refresh_token)?;
+        self.refresh_with(refresh_token, &BTreeMap::new()).await
+    }
+
+    /// Refreshes with the values captured with the token on top of the client's variables
+    /// (they may shape the refresh endpoint).
+    async fn refresh_with(
+        &self,
+        refresh_token: &RefreshToken,
+        captured: &BTreeMap<String, String>,
+    ) -> Result<Token, Error> {
+        let call = self.refresh_call(refresh_token, captured)?;
         let mut token = self.token_call(call).await?;
         if token.refresh_token.is_none() {
             token.refresh_token = Some(refresh_token.clone());
@@ -35,15 +47,19 @@ impl Client {
             ));
         };
         Ok(self
-            .refresh(refresh_token)
+            .refresh_with(refresh_token, previous.variables())
             .await?
             .inherit_refresh_token(previous))
     }
 
-    pub(crate) fn refresh_call(&self, refresh_token: &RefreshToken) -> Result<TokenCall, Error> {
+    pub(crate) fn refresh_call(
+        &self,
+        refresh_token: &RefreshToken,
+        captured: &BTreeMap<String, String>,
+    ) -> Result<TokenCall, Error> {
         let kind = GrantKind::RefreshToken;
         let grant = self.grant(kind, |g| g.refresh_token.as_ref())?;
-        let url = self.grant_endpoint(kind, EndpointKind::Refresh)?;
+        let url = self.grant_endpoint_with(kind, EndpointKind::Refresh, captured)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(kind));
         params.set("refresh_token", refresh_token.expose_secret());

@@ -130,12 +130,11 @@ async fn fetch_with_client(
     previous: Option<&Token>,
 ) -> Result<Token, Error> {
     let can_refresh = client.descriptor().grants.refresh_token.is_some();
-    if let Some((previous, refresh_token)) =
-        previous.and_then(|p| p.refresh_token().map(|r| (p, r)))
+    if let Some(previous) = previous.filter(|p| p.refresh_token().is_some())
         && can_refresh
     {
-        return match client.refresh(refresh_token).await {
-            Ok(token) => Ok(token.inherit_refresh_token(previous)),
+        return match client.refresh_token_of(previous).await {
+            Ok(token) => Ok(token),
             // The refresh token is dead; a grant that needs no user gets a new pair.
             Err(err) if err.is_invalid_grant() => {
                 rerun_grant(client, actor).await.unwrap_or(Err(err))

@@ -133,7 +133,8 @@ pub struct Variable {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
     /// Where the engine captures the value, instead of the user setting it:
-    /// `token_response.<dotted.path>` (a field of the token answer, e.g. an API origin) or
+    /// `token_response.<dotted.path>` (a field of the token object, found after
+    /// `token_response.token_path`, e.g. an API origin) or
     /// `callback.<parameter>` (a parameter of the authorization callback). Captured values are
     /// kept with the token and may shape later URLs.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -336,8 +336,8 @@ pub struct TokenResponseQuirks {
     /// A boolean field that is false when the request failed, even with HTTP 200 (e.g. `ok`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub success_field: Option<String>,
-    /// Further tokens at other paths of the answer: name → keys leading to an object with its
-    /// own `access_token` (e.g. `user: [authed_user]`).
+    /// Further tokens at other paths of the token object (found after `token_path`): name →
+    /// keys leading to an object with its own `access_token` (e.g. `user: [authed_user]`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub additional_tokens: BTreeMap<String, Vec<String>>,
 }

@@ -113,7 +113,7 @@ fn is_http_url(uri: &str) -> bool {
     url::Url::parse(uri).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
 }
 
-fn error_page(code: &str, description: &str) -> Response {
+pub(crate) fn error_page(code: &str, description: &str) -> Response {
     wire::html(
         StatusCode::BAD_REQUEST,
         "Authorization failed",
