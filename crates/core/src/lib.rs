@@ -72,8 +72,8 @@ pub use error::{DescriptorError, Error};
 pub use grants::{DeviceAuthorization, DevicePoll};
 pub use jwt::SigningKey;
 pub use lifecycle::{
-    AuthorizedClient, Fetched, ManagerOptions, SignedOut, TokenKey, TokenManager,
-    TokenManagerBuilder, TokenSource,
+    AuthorizedClient, Fetched, ManagerOptions, SignedOut, Tenant, Tenants, TenantsBuilder,
+    TokenKey, TokenManager, TokenManagerBuilder, TokenSource,
 };
 pub use oauth_clients_descriptor::{GrantKind, Provider};
 pub use sanitize::{escape_control_characters, sanitize_text};

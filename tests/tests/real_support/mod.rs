@@ -45,7 +45,7 @@ fn servers_dir() -> PathBuf {
 }
 
 impl RealServer {
-    /// Starts a server with extra environment variables; waits (at most 15 s) for its
+    /// Starts a server with extra environment variables; waits (at most 60 s) for its
     /// `listening on …` line.
     pub fn start(kind: Kind, env: &[(&str, &str)]) -> RealServer {
         let dir = servers_dir();
@@ -87,12 +87,13 @@ impl RealServer {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = match rx.recv_timeout(Duration::from_secs(15)) {
+        // Start-up takes about a second; a loaded machine may take much longer.
+        let line = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("{kind:?} did not start within 15 s");
+                panic!("{kind:?} did not start within 60 s");
             }
         };
         let Some(issuer) = line.trim().strip_prefix("listening on ") else {

@@ -6,7 +6,10 @@ use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
+use oauth_clients_descriptor::Provider;
+
 use crate::client::Client;
+use crate::config::ClientConfig;
 
 /// What identifies a token: vendor, tenant variables and environment, client id, scopes, and
 /// the user or subject it acts for. Two managers with equal keys share stored tokens.
@@ -39,8 +42,12 @@ impl TokenKey {
     /// configuration names none), variables, client id and scopes (the descriptor's defaults
     /// when the configuration names none).
     pub fn for_client(client: &Client) -> TokenKey {
-        let descriptor = client.provider().descriptor();
-        let config = client.config();
+        TokenKey::for_config(client.provider(), client.config())
+    }
+
+    /// [`TokenKey::for_client`] without building the client.
+    pub(crate) fn for_config(provider: &Provider, config: &ClientConfig) -> TokenKey {
+        let descriptor = provider.descriptor();
         TokenKey {
             vendor: descriptor.id.clone(),
             environment: config

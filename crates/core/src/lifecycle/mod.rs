@@ -5,8 +5,10 @@ mod authorized;
 mod key;
 mod manager;
 mod source;
+mod tenants;
 
 pub use authorized::AuthorizedClient;
 pub use key::TokenKey;
 pub use manager::{Fetched, ManagerOptions, SignedOut, TokenManager, TokenManagerBuilder};
 pub use source::TokenSource;
+pub use tenants::{Tenant, Tenants, TenantsBuilder};
