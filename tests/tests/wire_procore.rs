@@ -1,5 +1,6 @@
-//! Procore, on the wire, as seed 003 shows it (written from the document, not the descriptor):
-//! token requests are `multipart/form-data` (curl `-F`).
+//! Procore, on the wire, as its "Making Your First Call to the Procore API" documentation shows it
+//! (written from the document, not the descriptor): token requests are `multipart/form-data` (curl
+//! `-F`).
 
 mod wire_support;
 

@@ -1,5 +1,5 @@
-//! Procountor's deprecated legacy flow, on the wire, as seed 004 shows it (written from the
-//! document, not the descriptor).
+//! Procountor's deprecated legacy flow, on the wire, as its "Legacy Authentication" documentation
+//! shows it (written from the document, not the descriptor).
 
 mod wire_support;
 

@@ -1,4 +1,5 @@
-//! Procurify, on the wire, as seed 002 shows it (written from the document, not the descriptor).
+//! Procurify, on the wire, as its "Getting access to Procurify API" documentation shows it (written
+//! from the document, not the descriptor).
 
 mod wire_support;
 

@@ -1,4 +1,4 @@
-//! Procurios, on the wire, as seeds 000 and 001 show it. Expectations are written from the
+//! Procurios, on the wire, as its "Get started" pages show it. Expectations are written from the
 //! vendor's documents, not from `providers/procurios.yaml`.
 
 mod wire_support;

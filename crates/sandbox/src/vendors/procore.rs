@@ -1,5 +1,6 @@
-//! Procore (seed 003): authorize page (out-of-band code page or redirect), multipart token
-//! requests for the code, client credentials and refresh grants, `created_at` in responses.
+//! Procore (its "Making Your First Call to the Procore API" documentation): authorize page
+//! (out-of-band code page or redirect), multipart token requests for the code, client credentials
+//! and refresh grants, `created_at` in responses.
 
 use std::sync::Arc;
 

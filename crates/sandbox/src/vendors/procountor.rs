@@ -1,6 +1,6 @@
-//! Procountor (seed 004, the deprecated legacy flow): the user's credentials posted to
-//! `/api/oauth/authz` answer `302 Found` with the code in `Location`; the code and refresh
-//! token are exchanged at `/api/oauth/token` for JWT tokens.
+//! Procountor (its "Legacy Authentication" documentation, a flow the vendor deprecated): the user's
+//! credentials posted to `/api/oauth/authz` answer `302 Found` with the code in `Location`; the
+//! code and refresh token are exchanged at `/api/oauth/token` for JWT tokens.
 
 use std::sync::Arc;
 

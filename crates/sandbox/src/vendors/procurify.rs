@@ -1,5 +1,5 @@
-//! Procurify (seed 002): a JSON token request with `audience`, 24-hour tokens, and API calls
-//! that need `X-Procurify-Client: api`.
+//! Procurify (its "Getting access to Procurify API" documentation): a JSON token request with
+//! `audience`, 24-hour tokens, and API calls that need `X-Procurify-Client: api`.
 
 use std::sync::Arc;
 

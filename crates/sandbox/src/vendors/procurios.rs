@@ -1,4 +1,5 @@
-//! Procurios (seeds 000 and 001): form-encoded token requests with the client in the body,
+//! Procurios (its "Get started" and "Getting started with the Procurios API" documentation):
+//! form-encoded token requests with the client in the body,
 //! `grant_type=code` for the code exchange, `"scope":"null"`, and a `ProbaseRequestId` header on
 //! every response.
 
