@@ -23,8 +23,11 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Lists the compiled-in vendors: id, name, grants, variables.
     Providers {
-        /// Prints JSON instead of a table.
-        #[arg(long)]
+        /// How to print the list.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        output: ListFormat,
+        /// Same as `--output json`.
+        #[arg(long, hide = true, conflicts_with = "output")]
         json: bool,
         /// Only the vendors that offer this grant (e.g. device_code, client_credentials).
         #[arg(long, value_name = "GRANT")]
@@ -37,12 +40,15 @@ pub(crate) enum Command {
     Describe {
         /// A vendor id from `providers/` (or use --descriptor).
         vendor: Option<String>,
-        /// Prints JSON instead of text.
-        #[arg(long, conflicts_with = "yaml")]
+        /// How to print the vendor: text, json, or yaml (with --issuer, yaml is a commented
+        /// descriptor file for review, what `cargo xtask import` writes).
+        #[arg(long, value_enum, default_value_t = DescribeFormat::Text)]
+        output: DescribeFormat,
+        /// Same as `--output json`.
+        #[arg(long, hide = true, conflicts_with_all = ["output", "yaml"])]
         json: bool,
-        /// Prints the descriptor as YAML; with --issuer, a commented descriptor file for
-        /// review (what `cargo xtask import` writes).
-        #[arg(long)]
+        /// Same as `--output yaml`.
+        #[arg(long, hide = true, conflicts_with = "output")]
         yaml: bool,
         /// A descriptor file to use instead of a compiled-in vendor.
         #[arg(long, value_name = "FILE.yaml")]
@@ -154,8 +160,56 @@ pub(crate) enum Command {
         #[arg(long = "descriptor", value_name = "FILE.yaml")]
         descriptors: Vec<std::path::PathBuf>,
     },
+    /// Checks a vendor's set-up without getting a token: the descriptor and configuration,
+    /// each endpoint's reachability (DNS, TCP, TLS), and this machine's clock against the
+    /// vendor's. Exit status 1 when a check fails.
+    Doctor {
+        /// A vendor id from `providers/` (or use --descriptor or --issuer).
+        vendor: Option<String>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), e.g. `oauth-clients man > oauth-clients.1`.
+    Man,
     /// Starts the sandbox and runs every seed vendor's grants and one API call, as a table.
     Demo,
+}
+
+/// How `providers` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ListFormat {
+    /// Aligned columns.
+    Table,
+    /// A JSON array.
+    Json,
+}
+
+/// How `describe` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DescribeFormat {
+    /// Text for people.
+    Text,
+    /// The descriptor as JSON (secret-looking values masked).
+    Json,
+    /// The descriptor as YAML.
+    Yaml,
+}
+
+impl DescribeFormat {
+    /// This format, unless a hidden `--json` or `--yaml` flag says otherwise.
+    pub(crate) fn or_flags(self, json: bool, yaml: bool) -> DescribeFormat {
+        match (json, yaml) {
+            (true, _) => DescribeFormat::Json,
+            (_, true) => DescribeFormat::Yaml,
+            _ => self,
+        }
+    }
 }
 
 /// Options shared by `token`, `login` and `call`.

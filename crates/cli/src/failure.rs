@@ -18,6 +18,14 @@ pub(crate) enum Failure {
         /// What went wrong.
         message: String,
     },
+    /// A report whose findings include failures (`doctor`): the report goes to stdout, the
+    /// summary to stderr; exit status 1.
+    Findings {
+        /// The report.
+        output: String,
+        /// The summary.
+        message: String,
+    },
 }
 
 impl Failure {
@@ -35,21 +43,24 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Failure::Usage(_) => 2,
-            Failure::Vendor(_) | Failure::NotStored { .. } => 1,
+            Failure::Vendor(_) | Failure::NotStored { .. } | Failure::Findings { .. } => 1,
         }
     }
 
     /// The message for stderr.
     pub(crate) fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Vendor(m) | Failure::NotStored { message: m, .. } => m,
+            Failure::Usage(m)
+            | Failure::Vendor(m)
+            | Failure::NotStored { message: m, .. }
+            | Failure::Findings { message: m, .. } => m,
         }
     }
 
     /// What goes to stdout even though the command failed.
     pub(crate) fn output(&self) -> Option<&str> {
         match self {
-            Failure::NotStored { output, .. } => Some(output),
+            Failure::NotStored { output, .. } | Failure::Findings { output, .. } => Some(output),
             _ => None,
         }
     }

@@ -81,6 +81,7 @@ fn finish(result: Result<String, Failure>) -> i32 {
 async fn run(command: Command) -> Result<String, Failure> {
     match command {
         Command::Providers {
+            output,
             json,
             grant,
             search,
@@ -88,15 +89,20 @@ async fn run(command: Command) -> Result<String, Failure> {
             let grant = grant
                 .map(|g| g.parse().map_err(Failure::usage))
                 .transpose()?;
-            cmd::describe::providers(&cmd::describe::Filter { grant, search }, json)
+            let as_json = json || output == cli::ListFormat::Json;
+            cmd::describe::providers(&cmd::describe::Filter { grant, search }, as_json)
         }
         Command::Describe {
             vendor,
+            output,
             json,
             yaml,
             descriptor,
             issuer,
-        } => describe(vendor, json, yaml, descriptor, issuer).await,
+        } => describe(vendor, output.or_flags(json, yaml), descriptor, issuer).await,
+        Command::Doctor { vendor, common } => cmd::doctor::run(vendor.as_deref(), &common).await,
+        Command::Completions { shell } => Ok(cmd::manual::completions(shell)),
+        Command::Man => cmd::manual::man(),
         Command::Token {
             vendor,
             grant,
@@ -112,14 +118,8 @@ async fn run(command: Command) -> Result<String, Failure> {
             device,
             no_browser,
             wait,
-            mut common,
+            common,
         } => {
-            if common.redirect_uri.take().is_some() {
-                note(
-                    "warning: login ignores --redirect-uri: it uses its loopback receiver, or \
-                     the vendor's out-of-band URI with --oob",
-                );
-            }
             let via = if device {
                 Via::Device
             } else if oob {
@@ -130,7 +130,7 @@ async fn run(command: Command) -> Result<String, Failure> {
                     wait: Duration::from_secs(wait),
                 }
             };
-            cmd::login::run(vendor.as_deref(), &common, via, !no_browser).await
+            login(vendor, common, via, !no_browser).await
         }
         Command::Call {
             args,
@@ -153,6 +153,22 @@ async fn run(command: Command) -> Result<String, Failure> {
         } => cmd::sandbox::run(port, &vendors, &descriptors).await,
         Command::Demo => cmd::demo::run().await,
     }
+}
+
+/// `login`, which chooses its own redirect URI.
+async fn login(
+    vendor: Option<String>,
+    mut common: cli::Common,
+    via: Via,
+    open_browser: bool,
+) -> Result<String, Failure> {
+    if common.redirect_uri.take().is_some() {
+        note(
+            "warning: login ignores --redirect-uri: it uses its loopback receiver, or the \
+             vendor's out-of-band URI with --oob",
+        );
+    }
+    cmd::login::run(vendor.as_deref(), &common, via, open_browser).await
 }
 
 /// `call`: `<VENDOR> <METHOD> <PATH>`, `<METHOD> <PATH>` with --descriptor or --issuer, or
@@ -191,11 +207,11 @@ async fn call(
 /// `describe`: text, JSON or YAML; with --issuer and --yaml, a descriptor file for review.
 async fn describe(
     vendor: Option<String>,
-    json: bool,
-    yaml: bool,
+    format: cli::DescribeFormat,
     descriptor: Option<std::path::PathBuf>,
     issuer: Option<String>,
 ) -> Result<String, Failure> {
+    let yaml = format == cli::DescribeFormat::Yaml;
     if let (true, Some(issuer)) = (yaml, issuer.as_deref()) {
         return cmd::describe::imported_yaml(vendor.as_deref(), issuer).await;
     }
@@ -209,5 +225,5 @@ async fn describe(
     if yaml {
         return cmd::describe::descriptor_yaml(&provider);
     }
-    cmd::describe::describe(&provider, json)
+    cmd::describe::describe(&provider, format == cli::DescribeFormat::Json)
 }

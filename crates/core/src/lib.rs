@@ -45,6 +45,7 @@ mod jwks;
 mod jwt;
 mod lifecycle;
 mod oidc;
+mod probe;
 mod redact;
 mod request;
 mod response;
@@ -76,6 +77,7 @@ pub use lifecycle::{
     TokenKey, TokenManager, TokenManagerBuilder, TokenSource,
 };
 pub use oauth_clients_descriptor::{GrantKind, Provider};
+pub use probe::Probe;
 pub use sanitize::{escape_control_characters, sanitize_text};
 pub use secret::{
     AccessToken, AuthorizationCode, CsrfState, DeviceCode, IdToken, Nonce, Password, PkceVerifier,

@@ -236,20 +236,39 @@ fn encode(secret: &str, encoding: Encoding) -> String {
 /// marker or escape cut by `…`) replaced by NUL, so that no secret is "found" in text the
 /// sanitizer made up.
 fn without_artifacts(shown: &str) -> String {
-    let mut out = String::with_capacity(shown.len());
-    let (mut rest, cut) = match shown.strip_suffix('…') {
-        Some(kept) => {
-            let partial = (1..=kept.len().min(10))
-                .filter(|&n| kept.is_char_boundary(kept.len() - n))
-                .map(|n| &kept[kept.len() - n..])
-                .filter(|tail| "[redacted]".starts_with(tail) || is_partial_escape(tail))
-                .map(str::len)
-                .max()
-                .unwrap_or(0);
-            (&kept[..kept.len() - partial], true)
-        }
-        None => (shown, false),
-    };
+    // A cut (`…`) may fall inside a marker or an escape: `[redac…`, `\u{1…`.
+    let segments: Vec<&str> = shown.split('…').collect();
+    let last = segments.len() - 1;
+    let cleaned: Vec<String> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            let segment = if i < last {
+                without_partial_artifact(segment)
+            } else {
+                segment
+            };
+            without_whole_artifacts(segment)
+        })
+        .collect();
+    cleaned.join("\0")
+}
+
+/// `text` less a `[redacted]` marker or a `\u{…}` escape cut at its end.
+fn without_partial_artifact(text: &str) -> &str {
+    let partial = (1..=text.len().min(10))
+        .filter(|&n| text.is_char_boundary(text.len() - n))
+        .map(|n| &text[text.len() - n..])
+        .filter(|tail| "[redacted]".starts_with(tail) || is_partial_escape(tail))
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    &text[..text.len() - partial]
+}
+
+fn without_whole_artifacts(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
     while let Some(c) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("[redacted]") {
             out.push('\0');
@@ -258,12 +277,9 @@ fn without_artifacts(shown: &str) -> String {
             out.push('\0');
             rest = &rest[len..];
         } else {
-            out.push(if c == '…' { '\0' } else { c });
+            out.push(c);
             rest = &rest[c.len_utf8()..];
         }
-    }
-    if cut {
-        out.push('\0');
     }
     out
 }
@@ -292,6 +308,7 @@ fn is_partial_escape(tail: &str) -> bool {
 fn artifacts_are_not_text() {
     assert_eq!(without_artifacts("a[redacted]b\\u{1b}c…"), "a\0b\0c\0");
     assert_eq!(without_artifacts("dact[re[redacte…"), "dact[re\0");
+    assert_eq!(without_artifacts("(ab[redac…) cd…"), "(ab\0) cd\0");
     assert_eq!(without_artifacts("x\\u{1…"), "x\0");
 }
 
