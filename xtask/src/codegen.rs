@@ -233,13 +233,40 @@ pub fn camel(name: &str) -> String {
         .collect()
 }
 
+/// `line` with bare URLs (which rustdoc refuses) written as autolinks, `<https://…>`. URLs
+/// already in an autolink, a Markdown link or code are left alone.
+fn autolink(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 8);
+    let mut in_code = false;
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let ticks = word.matches('`').count();
+        let lead = word.len() - word.trim_start_matches(['(', '"', '\'']).len();
+        let (prefix, rest) = word.split_at(lead);
+        let bare = !in_code && (rest.starts_with("https://") || rest.starts_with("http://"));
+        if bare {
+            let url = rest.trim_end_matches(['.', ',', ';', ':', ')', '"', '\'']);
+            let tail = &rest[url.len()..];
+            out.push_str(&format!("{prefix}<{url}>{tail}"));
+        } else {
+            out.push_str(word);
+        }
+        if ticks % 2 == 1 {
+            in_code = !in_code;
+        }
+    }
+    out
+}
+
 /// `#[doc = " line"]` per line of `text`.
 fn docs(text: &str) -> TokenStream {
     let lines = text.trim_end().lines().map(|line| {
         let line = if line.is_empty() {
             String::new()
         } else {
-            format!(" {line}")
+            format!(" {}", autolink(line))
         };
         quote! { #[doc = #line] }
     });
@@ -396,7 +423,12 @@ fn example(d: &Descriptor, options: &Options) -> String {
     if !is_public(d) {
         args.push("SecretString::from(\"my-client-secret\")".to_owned());
     }
-    for (name, variable) in &d.variables {
+    // The variables `new` takes: neither captured nor defaulted.
+    let taken = d
+        .variables
+        .iter()
+        .filter(|(_, v)| v.from.is_none() && v.default.is_none());
+    for (name, variable) in taken {
         let value = variable.example.clone().unwrap_or_else(|| name.clone());
         if variable.secret {
             args.push(format!("SecretString::from({value:?})"));
@@ -1125,7 +1157,7 @@ fn lib(sources: &[Source], shown_dir: &str, options: &Options) -> TokenStream {
     for source in sources {
         let d = source.provider.descriptor();
         text.push_str(&format!(
-            "| [`{id}`] | {name} | {grants} |\n",
+            "| [`{id}`](mod@{id}) | {name} | {grants} |\n",
             id = d.id,
             name = d.name,
             grants = grant_list(d)
@@ -1175,4 +1207,26 @@ pub fn json_schema() -> String {
     );
     let text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     format!("{text}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::autolink;
+
+    #[test]
+    fn bare_urls_become_autolinks_and_the_rest_stays() {
+        assert_eq!(
+            autolink("see https://a.example/x. or (http://b.example/y)"),
+            "see <https://a.example/x>. or (<http://b.example/y>)"
+        );
+        assert_eq!(autolink("<https://a.example/>"), "<https://a.example/>");
+        assert_eq!(
+            autolink("`https://a.example/{x}`"),
+            "`https://a.example/{x}`"
+        );
+        assert_eq!(
+            autolink("[a](https://a.example/)"),
+            "[a](https://a.example/)"
+        );
+    }
 }

@@ -40,4 +40,6 @@ mod validate;
 pub use error::DescriptorError;
 pub use provider::Provider;
 pub use schema::{Descriptor, GrantKind};
-pub use validate::{MAX_DESCRIPTOR_BYTES, nearest};
+#[cfg(feature = "yaml")]
+pub use validate::MAX_DESCRIPTOR_BYTES;
+pub use validate::nearest;

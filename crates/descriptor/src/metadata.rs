@@ -211,6 +211,7 @@ pub fn id_from_issuer(issuer: &Url) -> String {
     id
 }
 
+#[cfg(feature = "yaml")]
 /// A descriptor file for review: a heading that names where it came from and what the server
 /// listed, then the descriptor as YAML. Validate it again after editing.
 pub fn imported_yaml(
@@ -348,6 +349,7 @@ mod tests {
         assert!(err.contains("tls_client_auth"), "{err}");
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn an_imported_file_reads_back_as_the_same_descriptor() {
         let m = metadata(

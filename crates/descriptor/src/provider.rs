@@ -24,6 +24,7 @@ impl Provider {
     /// as `origin:LINE:COL: field.path: message`. Texts over
     /// [`MAX_DESCRIPTOR_BYTES`](crate::MAX_DESCRIPTOR_BYTES), nested too deeply or expanding to
     /// too many nodes through aliases are refused before they are expanded.
+    #[cfg(feature = "yaml")]
     pub fn from_yaml_str(yaml: &str, origin: &str) -> Result<Provider, DescriptorError> {
         Provider::from_yaml_str_all(yaml, origin).map_err(|mut errors| {
             if errors.is_empty() {
@@ -36,6 +37,7 @@ impl Provider {
 
     /// Like [`Provider::from_yaml_str`], but reports every problem found, in document order
     /// (a YAML syntax error or a schema error stops the checks and is then the only one).
+    #[cfg(feature = "yaml")]
     pub fn from_yaml_str_all(yaml: &str, origin: &str) -> Result<Provider, Vec<DescriptorError>> {
         let descriptor = validate::diagnose(yaml, origin)?;
         Ok(Provider::validated(descriptor))

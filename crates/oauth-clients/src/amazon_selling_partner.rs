@@ -288,7 +288,7 @@ impl AmazonSellingPartnerConfig {
 /// let config = AmazonSellingPartnerConfig {
 ///     environment: AmazonSellingPartnerEnvironment::Europe,
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..AmazonSellingPartnerConfig::new("my-client-id", SecretString::from("my-client-secret"), "amzn1.sp.solution.0a1b2c3d-4e5f-6789-abcd-ef0123456789", "sellercentral.amazon.com")
+///     ..AmazonSellingPartnerConfig::new("my-client-id", SecretString::from("my-client-secret"), "amzn1.sp.solution.0a1b2c3d-4e5f-6789-abcd-ef0123456789")
 /// };
 /// let client = AmazonSellingPartnerClient::new(config)?;
 /// let request = client.authorize_url()?;

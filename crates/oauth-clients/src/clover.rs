@@ -234,7 +234,7 @@ impl CloverConfig {
 /// let config = CloverConfig {
 ///     environment: CloverEnvironment::Sandbox,
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..CloverConfig::new("my-client-id", SecretString::from("my-client-secret"), "merchant_id")
+///     ..CloverConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = CloverClient::new(config)?;
 /// let request = client.authorize_url()?;

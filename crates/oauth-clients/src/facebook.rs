@@ -174,7 +174,7 @@ impl FacebookConfig {
 ///
 /// let config = FacebookConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..FacebookConfig::new("my-client-id", SecretString::from("my-client-secret"), "v25.0")
+///     ..FacebookConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = FacebookClient::new(config)?;
 /// let request = client.authorize_url()?;

@@ -173,7 +173,7 @@ impl GitlabConfig {
 ///
 /// let config = GitlabConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..GitlabConfig::new("my-client-id", SecretString::from("my-client-secret"), "gitlab.example.com")
+///     ..GitlabConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = GitlabClient::new(config)?;
 /// let request = client.authorize_url()?;

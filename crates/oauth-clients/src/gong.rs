@@ -151,7 +151,7 @@ impl GongConfig {
 ///
 /// let config = GongConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..GongConfig::new("my-client-id", SecretString::from("my-client-secret"), "https://us-12345.api.gong.io")
+///     ..GongConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = GongClient::new(config)?;
 /// let request = client.authorize_url()?;

@@ -6,166 +6,166 @@
 //!
 //! | module | vendor | grants |
 //! |---|---|---|
-//! | [`accelo`] | Accelo | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`acuity_scheduling`] | Acuity Scheduling | `authorization_code` |
-//! | [`adobe`] | Adobe | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`airtable`] | Airtable | `authorization_code`, `refresh_token` |
-//! | [`amazon`] | Login with Amazon | `authorization_code`, `refresh_token` |
-//! | [`amazon_selling_partner`] | Amazon Selling Partner API | `authorization_code`, `refresh_token` |
-//! | [`apple`] | Sign in with Apple | `authorization_code`, `refresh_token` |
-//! | [`arcgis`] | ArcGIS Online | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`asana`] | Asana | `authorization_code`, `refresh_token` |
-//! | [`atlassian`] | Atlassian (Jira, Confluence) | `authorization_code`, `refresh_token` |
-//! | [`attio`] | Attio | `authorization_code` |
-//! | [`auth0`] | Auth0 | `authorization_code`, `refresh_token` |
-//! | [`autodesk`] | Autodesk Platform Services | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`basecamp`] | Basecamp (37signals Launchpad) | `authorization_code`, `refresh_token` |
-//! | [`battlenet`] | Battle.net | `client_credentials`, `authorization_code` |
-//! | [`bitbucket`] | Bitbucket Cloud | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`bitly`] | Bitly | `authorization_code` |
-//! | [`box_com`] | Box | `authorization_code`, `refresh_token` |
-//! | [`buffer`] | Buffer | `authorization_code`, `refresh_token` |
-//! | [`bungie`] | Bungie.net | `authorization_code`, `refresh_token` |
-//! | [`calendly`] | Calendly | `authorization_code`, `refresh_token` |
-//! | [`campaign_monitor`] | Campaign Monitor | `authorization_code`, `refresh_token` |
-//! | [`canva`] | Canva Connect | `authorization_code`, `refresh_token` |
-//! | [`clickup`] | ClickUp | `authorization_code` |
-//! | [`clio`] | Clio Manage | `authorization_code`, `refresh_token` |
-//! | [`close`] | Close | `authorization_code`, `refresh_token` |
-//! | [`clover`] | Clover | `authorization_code`, `refresh_token` |
-//! | [`coinbase`] | Coinbase | `authorization_code`, `refresh_token` |
-//! | [`constant_contact`] | Constant Contact | `authorization_code`, `refresh_token`, `device_code` |
-//! | [`copper`] | Copper | `authorization_code` |
-//! | [`dailymotion`] | Dailymotion | `authorization_code`, `refresh_token` |
-//! | [`deezer`] | Deezer | `authorization_code` |
-//! | [`deviantart`] | DeviantArt | `authorization_code`, `refresh_token` |
-//! | [`digitalocean`] | DigitalOcean | `authorization_code`, `refresh_token` |
-//! | [`discord`] | Discord | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`disqus`] | Disqus | `authorization_code`, `refresh_token` |
-//! | [`docusign`] | Docusign | `authorization_code`, `refresh_token` |
-//! | [`dribbble`] | Dribbble | `authorization_code` |
-//! | [`dropbox`] | Dropbox | `authorization_code`, `refresh_token` |
-//! | [`ebay`] | eBay | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`egnyte`] | Egnyte | `authorization_code` |
-//! | [`epic_games`] | Epic Games | `authorization_code`, `refresh_token` |
-//! | [`etsy`] | Etsy | `authorization_code`, `refresh_token` |
-//! | [`eventbrite`] | Eventbrite | `authorization_code` |
-//! | [`facebook`] | Facebook Login | `authorization_code`, `token_exchange` |
-//! | [`figma`] | Figma | `authorization_code`, `refresh_token` |
-//! | [`fitbit`] | Fitbit | `authorization_code`, `refresh_token` |
-//! | [`foursquare`] | Foursquare (v2 API) | `authorization_code` |
-//! | [`freeagent`] | FreeAgent | `authorization_code`, `refresh_token` |
-//! | [`freshbooks`] | FreshBooks | `authorization_code`, `refresh_token` |
-//! | [`front`] | Front | `authorization_code`, `refresh_token` |
-//! | [`github`] | GitHub | `authorization_code`, `refresh_token`, `device_code` |
-//! | [`gitlab`] | GitLab | `authorization_code`, `refresh_token`, `device_code` |
-//! | [`gong`] | Gong | `authorization_code`, `refresh_token` |
-//! | [`google`] | Google | `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer` |
-//! | [`gumroad`] | Gumroad | `authorization_code` |
-//! | [`gusto`] | Gusto | `authorization_code`, `refresh_token` |
-//! | [`harvest`] | Harvest | `authorization_code`, `refresh_token` |
-//! | [`helpscout`] | Help Scout | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`heroku`] | Heroku | `authorization_code`, `refresh_token` |
-//! | [`highlevel`] | HighLevel | `authorization_code`, `refresh_token` |
-//! | [`hubspot`] | HubSpot | `authorization_code`, `refresh_token` |
-//! | [`imgur`] | Imgur | `authorization_code`, `refresh_token` |
-//! | [`instagram`] | Instagram | `authorization_code` |
-//! | [`intercom`] | Intercom | `authorization_code` |
-//! | [`kakao`] | Kakao | `authorization_code`, `refresh_token` |
-//! | [`keap`] | Keap | `authorization_code`, `refresh_token` |
-//! | [`kick`] | Kick | `authorization_code`, `refresh_token` |
-//! | [`klaviyo`] | Klaviyo | `authorization_code`, `refresh_token` |
-//! | [`lever`] | Lever | `authorization_code`, `refresh_token` |
-//! | [`line`] | LINE Login | `authorization_code`, `refresh_token` |
-//! | [`linear`] | Linear | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`linkedin`] | LinkedIn | `authorization_code`, `refresh_token` |
-//! | [`mailchimp`] | Mailchimp | `authorization_code` |
-//! | [`mailru`] | Mail.ru | `authorization_code`, `refresh_token` |
-//! | [`medium`] | Medium | `authorization_code`, `refresh_token` |
-//! | [`meetup`] | Meetup | `authorization_code`, `refresh_token` |
-//! | [`microsoft`] | Microsoft Entra ID | `client_credentials`, `authorization_code`, `refresh_token`, `device_code` |
-//! | [`miro`] | Miro | `authorization_code`, `refresh_token` |
-//! | [`monday`] | monday.com | `authorization_code` |
-//! | [`myob`] | MYOB Business | `authorization_code`, `refresh_token` |
-//! | [`nationbuilder`] | NationBuilder | `authorization_code`, `refresh_token` |
-//! | [`naver`] | Naver | `authorization_code`, `refresh_token` |
-//! | [`netlify`] | Netlify | `authorization_code` |
-//! | [`netsuite`] | NetSuite | `authorization_code`, `refresh_token` |
-//! | [`notion`] | Notion | `authorization_code`, `refresh_token` |
-//! | [`odnoklassniki`] | OK (Odnoklassniki) | `authorization_code`, `refresh_token` |
-//! | [`okta`] | Okta | `authorization_code`, `refresh_token`, `device_code` |
-//! | [`openstreetmap`] | OpenStreetMap | `authorization_code` |
-//! | [`osu`] | osu! | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`oura`] | Oura | `authorization_code`, `refresh_token` |
-//! | [`pagerduty`] | PagerDuty | `authorization_code`, `refresh_token` |
-//! | [`patreon`] | Patreon | `authorization_code`, `refresh_token` |
-//! | [`paypal`] | PayPal | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`pennylane`] | Pennylane | `authorization_code`, `refresh_token` |
-//! | [`pinterest`] | Pinterest | `authorization_code`, `refresh_token` |
-//! | [`pipedrive`] | Pipedrive | `authorization_code`, `refresh_token` |
-//! | [`planning_center`] | Planning Center | `authorization_code`, `refresh_token` |
-//! | [`podio`] | Podio | `authorization_code`, `refresh_token` |
-//! | [`podium`] | Podium | `authorization_code`, `refresh_token` |
-//! | [`polar`] | Polar | `authorization_code`, `refresh_token` |
-//! | [`procore`] | Procore | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`procountor`] | Procountor | `refresh_token`, `legacy_credentials` (deprecated) |
-//! | [`procurify`] | Procurify | `client_credentials` |
-//! | [`procurios`] | Procurios | `client_credentials`, `authorization_code` |
-//! | [`pushbullet`] | Pushbullet | `authorization_code` |
-//! | [`qq`] | QQ Connect | `authorization_code`, `refresh_token` |
-//! | [`quickbooks`] | QuickBooks Online | `authorization_code`, `refresh_token` |
-//! | [`reddit`] | Reddit | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`ringcentral`] | RingCentral | `authorization_code`, `refresh_token` |
-//! | [`roblox`] | Roblox | `authorization_code`, `refresh_token` |
-//! | [`sage`] | Sage Accounting | `authorization_code`, `refresh_token` |
-//! | [`salesforce`] | Salesforce | `client_credentials`, `authorization_code`, `refresh_token`, `jwt_bearer` |
-//! | [`salesloft`] | Salesloft | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`servicenow`] | ServiceNow | `authorization_code`, `refresh_token` |
-//! | [`shopify`] | Shopify | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`slack`] | Slack | `authorization_code`, `refresh_token` |
-//! | [`smartsheet`] | Smartsheet | `authorization_code`, `refresh_token` |
-//! | [`snapchat`] | Snapchat | `authorization_code`, `refresh_token` |
-//! | [`snowflake`] | Snowflake | `authorization_code`, `refresh_token` |
-//! | [`soundcloud`] | SoundCloud | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`spotify`] | Spotify | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`square`] | Square | `authorization_code`, `refresh_token` |
-//! | [`squarespace`] | Squarespace | `authorization_code`, `refresh_token` |
-//! | [`stackexchange`] | Stack Exchange | `authorization_code` |
-//! | [`strava`] | Strava | `authorization_code`, `refresh_token` |
-//! | [`stripe`] | Stripe | `authorization_code`, `refresh_token` |
-//! | [`surveymonkey`] | SurveyMonkey | `authorization_code` |
-//! | [`teamleader`] | Teamleader Focus | `authorization_code`, `refresh_token` |
-//! | [`teamwork`] | Teamwork.com | `authorization_code` |
-//! | [`threads`] | Threads | `authorization_code` |
-//! | [`tiktok`] | TikTok | `authorization_code`, `refresh_token` |
-//! | [`timely`] | Timely | `authorization_code`, `refresh_token` |
-//! | [`todoist`] | Todoist | `authorization_code` |
-//! | [`tumblr`] | Tumblr | `authorization_code`, `refresh_token` |
-//! | [`twitch`] | Twitch | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`twitter`] | X (Twitter) | `authorization_code`, `refresh_token` |
-//! | [`typeform`] | Typeform | `authorization_code`, `refresh_token` |
-//! | [`uber`] | Uber | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`unsplash`] | Unsplash | `authorization_code` |
-//! | [`untappd`] | Untappd | `authorization_code` |
-//! | [`vimeo`] | Vimeo | `authorization_code` |
-//! | [`vk`] | VK (VKontakte) | `authorization_code` |
-//! | [`wave`] | Wave | `authorization_code`, `refresh_token` |
-//! | [`wealthbox`] | Wealthbox | `authorization_code`, `refresh_token` |
-//! | [`webex`] | Webex | `authorization_code`, `refresh_token` |
-//! | [`webflow`] | Webflow | `authorization_code` |
-//! | [`wechat`] | WeChat Login (website) | `authorization_code`, `refresh_token` |
-//! | [`weibo`] | Sina Weibo | `authorization_code` |
-//! | [`withings`] | Withings | `authorization_code`, `refresh_token` |
-//! | [`wordpress`] | WordPress.com | `authorization_code` |
-//! | [`workos`] | WorkOS SSO | `authorization_code` |
-//! | [`wrike`] | Wrike | `authorization_code`, `refresh_token` |
-//! | [`xero`] | Xero | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`yahoo`] | Yahoo | `authorization_code`, `refresh_token` |
-//! | [`yandex`] | Yandex ID | `authorization_code`, `refresh_token` |
-//! | [`zendesk`] | Zendesk | `client_credentials`, `authorization_code`, `refresh_token` |
-//! | [`zendesk_sell`] | Zendesk Sell | `authorization_code`, `refresh_token` |
-//! | [`zoho`] | Zoho | `authorization_code`, `refresh_token` |
-//! | [`zoom`] | Zoom | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`accelo`](mod@accelo) | Accelo | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`acuity_scheduling`](mod@acuity_scheduling) | Acuity Scheduling | `authorization_code` |
+//! | [`adobe`](mod@adobe) | Adobe | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`airtable`](mod@airtable) | Airtable | `authorization_code`, `refresh_token` |
+//! | [`amazon`](mod@amazon) | Login with Amazon | `authorization_code`, `refresh_token` |
+//! | [`amazon_selling_partner`](mod@amazon_selling_partner) | Amazon Selling Partner API | `authorization_code`, `refresh_token` |
+//! | [`apple`](mod@apple) | Sign in with Apple | `authorization_code`, `refresh_token` |
+//! | [`arcgis`](mod@arcgis) | ArcGIS Online | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`asana`](mod@asana) | Asana | `authorization_code`, `refresh_token` |
+//! | [`atlassian`](mod@atlassian) | Atlassian (Jira, Confluence) | `authorization_code`, `refresh_token` |
+//! | [`attio`](mod@attio) | Attio | `authorization_code` |
+//! | [`auth0`](mod@auth0) | Auth0 | `authorization_code`, `refresh_token` |
+//! | [`autodesk`](mod@autodesk) | Autodesk Platform Services | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`basecamp`](mod@basecamp) | Basecamp (37signals Launchpad) | `authorization_code`, `refresh_token` |
+//! | [`battlenet`](mod@battlenet) | Battle.net | `client_credentials`, `authorization_code` |
+//! | [`bitbucket`](mod@bitbucket) | Bitbucket Cloud | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`bitly`](mod@bitly) | Bitly | `authorization_code` |
+//! | [`box_com`](mod@box_com) | Box | `authorization_code`, `refresh_token` |
+//! | [`buffer`](mod@buffer) | Buffer | `authorization_code`, `refresh_token` |
+//! | [`bungie`](mod@bungie) | Bungie.net | `authorization_code`, `refresh_token` |
+//! | [`calendly`](mod@calendly) | Calendly | `authorization_code`, `refresh_token` |
+//! | [`campaign_monitor`](mod@campaign_monitor) | Campaign Monitor | `authorization_code`, `refresh_token` |
+//! | [`canva`](mod@canva) | Canva Connect | `authorization_code`, `refresh_token` |
+//! | [`clickup`](mod@clickup) | ClickUp | `authorization_code` |
+//! | [`clio`](mod@clio) | Clio Manage | `authorization_code`, `refresh_token` |
+//! | [`close`](mod@close) | Close | `authorization_code`, `refresh_token` |
+//! | [`clover`](mod@clover) | Clover | `authorization_code`, `refresh_token` |
+//! | [`coinbase`](mod@coinbase) | Coinbase | `authorization_code`, `refresh_token` |
+//! | [`constant_contact`](mod@constant_contact) | Constant Contact | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`copper`](mod@copper) | Copper | `authorization_code` |
+//! | [`dailymotion`](mod@dailymotion) | Dailymotion | `authorization_code`, `refresh_token` |
+//! | [`deezer`](mod@deezer) | Deezer | `authorization_code` |
+//! | [`deviantart`](mod@deviantart) | DeviantArt | `authorization_code`, `refresh_token` |
+//! | [`digitalocean`](mod@digitalocean) | DigitalOcean | `authorization_code`, `refresh_token` |
+//! | [`discord`](mod@discord) | Discord | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`disqus`](mod@disqus) | Disqus | `authorization_code`, `refresh_token` |
+//! | [`docusign`](mod@docusign) | Docusign | `authorization_code`, `refresh_token` |
+//! | [`dribbble`](mod@dribbble) | Dribbble | `authorization_code` |
+//! | [`dropbox`](mod@dropbox) | Dropbox | `authorization_code`, `refresh_token` |
+//! | [`ebay`](mod@ebay) | eBay | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`egnyte`](mod@egnyte) | Egnyte | `authorization_code` |
+//! | [`epic_games`](mod@epic_games) | Epic Games | `authorization_code`, `refresh_token` |
+//! | [`etsy`](mod@etsy) | Etsy | `authorization_code`, `refresh_token` |
+//! | [`eventbrite`](mod@eventbrite) | Eventbrite | `authorization_code` |
+//! | [`facebook`](mod@facebook) | Facebook Login | `authorization_code`, `token_exchange` |
+//! | [`figma`](mod@figma) | Figma | `authorization_code`, `refresh_token` |
+//! | [`fitbit`](mod@fitbit) | Fitbit | `authorization_code`, `refresh_token` |
+//! | [`foursquare`](mod@foursquare) | Foursquare (v2 API) | `authorization_code` |
+//! | [`freeagent`](mod@freeagent) | FreeAgent | `authorization_code`, `refresh_token` |
+//! | [`freshbooks`](mod@freshbooks) | FreshBooks | `authorization_code`, `refresh_token` |
+//! | [`front`](mod@front) | Front | `authorization_code`, `refresh_token` |
+//! | [`github`](mod@github) | GitHub | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`gitlab`](mod@gitlab) | GitLab | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`gong`](mod@gong) | Gong | `authorization_code`, `refresh_token` |
+//! | [`google`](mod@google) | Google | `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer` |
+//! | [`gumroad`](mod@gumroad) | Gumroad | `authorization_code` |
+//! | [`gusto`](mod@gusto) | Gusto | `authorization_code`, `refresh_token` |
+//! | [`harvest`](mod@harvest) | Harvest | `authorization_code`, `refresh_token` |
+//! | [`helpscout`](mod@helpscout) | Help Scout | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`heroku`](mod@heroku) | Heroku | `authorization_code`, `refresh_token` |
+//! | [`highlevel`](mod@highlevel) | HighLevel | `authorization_code`, `refresh_token` |
+//! | [`hubspot`](mod@hubspot) | HubSpot | `authorization_code`, `refresh_token` |
+//! | [`imgur`](mod@imgur) | Imgur | `authorization_code`, `refresh_token` |
+//! | [`instagram`](mod@instagram) | Instagram | `authorization_code` |
+//! | [`intercom`](mod@intercom) | Intercom | `authorization_code` |
+//! | [`kakao`](mod@kakao) | Kakao | `authorization_code`, `refresh_token` |
+//! | [`keap`](mod@keap) | Keap | `authorization_code`, `refresh_token` |
+//! | [`kick`](mod@kick) | Kick | `authorization_code`, `refresh_token` |
+//! | [`klaviyo`](mod@klaviyo) | Klaviyo | `authorization_code`, `refresh_token` |
+//! | [`lever`](mod@lever) | Lever | `authorization_code`, `refresh_token` |
+//! | [`line`](mod@line) | LINE Login | `authorization_code`, `refresh_token` |
+//! | [`linear`](mod@linear) | Linear | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`linkedin`](mod@linkedin) | LinkedIn | `authorization_code`, `refresh_token` |
+//! | [`mailchimp`](mod@mailchimp) | Mailchimp | `authorization_code` |
+//! | [`mailru`](mod@mailru) | Mail.ru | `authorization_code`, `refresh_token` |
+//! | [`medium`](mod@medium) | Medium | `authorization_code`, `refresh_token` |
+//! | [`meetup`](mod@meetup) | Meetup | `authorization_code`, `refresh_token` |
+//! | [`microsoft`](mod@microsoft) | Microsoft Entra ID | `client_credentials`, `authorization_code`, `refresh_token`, `device_code` |
+//! | [`miro`](mod@miro) | Miro | `authorization_code`, `refresh_token` |
+//! | [`monday`](mod@monday) | monday.com | `authorization_code` |
+//! | [`myob`](mod@myob) | MYOB Business | `authorization_code`, `refresh_token` |
+//! | [`nationbuilder`](mod@nationbuilder) | NationBuilder | `authorization_code`, `refresh_token` |
+//! | [`naver`](mod@naver) | Naver | `authorization_code`, `refresh_token` |
+//! | [`netlify`](mod@netlify) | Netlify | `authorization_code` |
+//! | [`netsuite`](mod@netsuite) | NetSuite | `authorization_code`, `refresh_token` |
+//! | [`notion`](mod@notion) | Notion | `authorization_code`, `refresh_token` |
+//! | [`odnoklassniki`](mod@odnoklassniki) | OK (Odnoklassniki) | `authorization_code`, `refresh_token` |
+//! | [`okta`](mod@okta) | Okta | `authorization_code`, `refresh_token`, `device_code` |
+//! | [`openstreetmap`](mod@openstreetmap) | OpenStreetMap | `authorization_code` |
+//! | [`osu`](mod@osu) | osu! | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`oura`](mod@oura) | Oura | `authorization_code`, `refresh_token` |
+//! | [`pagerduty`](mod@pagerduty) | PagerDuty | `authorization_code`, `refresh_token` |
+//! | [`patreon`](mod@patreon) | Patreon | `authorization_code`, `refresh_token` |
+//! | [`paypal`](mod@paypal) | PayPal | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`pennylane`](mod@pennylane) | Pennylane | `authorization_code`, `refresh_token` |
+//! | [`pinterest`](mod@pinterest) | Pinterest | `authorization_code`, `refresh_token` |
+//! | [`pipedrive`](mod@pipedrive) | Pipedrive | `authorization_code`, `refresh_token` |
+//! | [`planning_center`](mod@planning_center) | Planning Center | `authorization_code`, `refresh_token` |
+//! | [`podio`](mod@podio) | Podio | `authorization_code`, `refresh_token` |
+//! | [`podium`](mod@podium) | Podium | `authorization_code`, `refresh_token` |
+//! | [`polar`](mod@polar) | Polar | `authorization_code`, `refresh_token` |
+//! | [`procore`](mod@procore) | Procore | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`procountor`](mod@procountor) | Procountor | `refresh_token`, `legacy_credentials` (deprecated) |
+//! | [`procurify`](mod@procurify) | Procurify | `client_credentials` |
+//! | [`procurios`](mod@procurios) | Procurios | `client_credentials`, `authorization_code` |
+//! | [`pushbullet`](mod@pushbullet) | Pushbullet | `authorization_code` |
+//! | [`qq`](mod@qq) | QQ Connect | `authorization_code`, `refresh_token` |
+//! | [`quickbooks`](mod@quickbooks) | QuickBooks Online | `authorization_code`, `refresh_token` |
+//! | [`reddit`](mod@reddit) | Reddit | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`ringcentral`](mod@ringcentral) | RingCentral | `authorization_code`, `refresh_token` |
+//! | [`roblox`](mod@roblox) | Roblox | `authorization_code`, `refresh_token` |
+//! | [`sage`](mod@sage) | Sage Accounting | `authorization_code`, `refresh_token` |
+//! | [`salesforce`](mod@salesforce) | Salesforce | `client_credentials`, `authorization_code`, `refresh_token`, `jwt_bearer` |
+//! | [`salesloft`](mod@salesloft) | Salesloft | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`servicenow`](mod@servicenow) | ServiceNow | `authorization_code`, `refresh_token` |
+//! | [`shopify`](mod@shopify) | Shopify | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`slack`](mod@slack) | Slack | `authorization_code`, `refresh_token` |
+//! | [`smartsheet`](mod@smartsheet) | Smartsheet | `authorization_code`, `refresh_token` |
+//! | [`snapchat`](mod@snapchat) | Snapchat | `authorization_code`, `refresh_token` |
+//! | [`snowflake`](mod@snowflake) | Snowflake | `authorization_code`, `refresh_token` |
+//! | [`soundcloud`](mod@soundcloud) | SoundCloud | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`spotify`](mod@spotify) | Spotify | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`square`](mod@square) | Square | `authorization_code`, `refresh_token` |
+//! | [`squarespace`](mod@squarespace) | Squarespace | `authorization_code`, `refresh_token` |
+//! | [`stackexchange`](mod@stackexchange) | Stack Exchange | `authorization_code` |
+//! | [`strava`](mod@strava) | Strava | `authorization_code`, `refresh_token` |
+//! | [`stripe`](mod@stripe) | Stripe | `authorization_code`, `refresh_token` |
+//! | [`surveymonkey`](mod@surveymonkey) | SurveyMonkey | `authorization_code` |
+//! | [`teamleader`](mod@teamleader) | Teamleader Focus | `authorization_code`, `refresh_token` |
+//! | [`teamwork`](mod@teamwork) | Teamwork.com | `authorization_code` |
+//! | [`threads`](mod@threads) | Threads | `authorization_code` |
+//! | [`tiktok`](mod@tiktok) | TikTok | `authorization_code`, `refresh_token` |
+//! | [`timely`](mod@timely) | Timely | `authorization_code`, `refresh_token` |
+//! | [`todoist`](mod@todoist) | Todoist | `authorization_code` |
+//! | [`tumblr`](mod@tumblr) | Tumblr | `authorization_code`, `refresh_token` |
+//! | [`twitch`](mod@twitch) | Twitch | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`twitter`](mod@twitter) | X (Twitter) | `authorization_code`, `refresh_token` |
+//! | [`typeform`](mod@typeform) | Typeform | `authorization_code`, `refresh_token` |
+//! | [`uber`](mod@uber) | Uber | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`unsplash`](mod@unsplash) | Unsplash | `authorization_code` |
+//! | [`untappd`](mod@untappd) | Untappd | `authorization_code` |
+//! | [`vimeo`](mod@vimeo) | Vimeo | `authorization_code` |
+//! | [`vk`](mod@vk) | VK (VKontakte) | `authorization_code` |
+//! | [`wave`](mod@wave) | Wave | `authorization_code`, `refresh_token` |
+//! | [`wealthbox`](mod@wealthbox) | Wealthbox | `authorization_code`, `refresh_token` |
+//! | [`webex`](mod@webex) | Webex | `authorization_code`, `refresh_token` |
+//! | [`webflow`](mod@webflow) | Webflow | `authorization_code` |
+//! | [`wechat`](mod@wechat) | WeChat Login (website) | `authorization_code`, `refresh_token` |
+//! | [`weibo`](mod@weibo) | Sina Weibo | `authorization_code` |
+//! | [`withings`](mod@withings) | Withings | `authorization_code`, `refresh_token` |
+//! | [`wordpress`](mod@wordpress) | WordPress.com | `authorization_code` |
+//! | [`workos`](mod@workos) | WorkOS SSO | `authorization_code` |
+//! | [`wrike`](mod@wrike) | Wrike | `authorization_code`, `refresh_token` |
+//! | [`xero`](mod@xero) | Xero | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`yahoo`](mod@yahoo) | Yahoo | `authorization_code`, `refresh_token` |
+//! | [`yandex`](mod@yandex) | Yandex ID | `authorization_code`, `refresh_token` |
+//! | [`zendesk`](mod@zendesk) | Zendesk | `client_credentials`, `authorization_code`, `refresh_token` |
+//! | [`zendesk_sell`](mod@zendesk_sell) | Zendesk Sell | `authorization_code`, `refresh_token` |
+//! | [`zoho`](mod@zoho) | Zoho | `authorization_code`, `refresh_token` |
+//! | [`zoom`](mod@zoom) | Zoom | `client_credentials`, `authorization_code`, `refresh_token` |
 //!
 //! # Example
 //!

@@ -202,7 +202,7 @@ impl MicrosoftConfig {
 /// use oauth_clients::microsoft::{MicrosoftClient, MicrosoftConfig};
 /// use oauth_clients::core::secrecy::SecretString;
 ///
-/// let config = MicrosoftConfig::new("my-client-id", SecretString::from("my-client-secret"), "contoso.onmicrosoft.com");
+/// let config = MicrosoftConfig::new("my-client-id", SecretString::from("my-client-secret"));
 /// let client = MicrosoftClient::new(config)?;
 /// let token = client.client_credentials().await?;
 /// println!("expires at {:?}", token.expires_at());

@@ -152,7 +152,7 @@ impl MyobConfig {
 ///
 /// let config = MyobConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..MyobConfig::new("my-client-id", SecretString::from("my-client-secret"), "business_id")
+///     ..MyobConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = MyobClient::new(config)?;
 /// let request = client.authorize_url()?;

@@ -144,7 +144,7 @@ impl PipedriveConfig {
 ///
 /// let config = PipedriveConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..PipedriveConfig::new("my-client-id", SecretString::from("my-client-secret"), "https://acme.pipedrive.com")
+///     ..PipedriveConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = PipedriveClient::new(config)?;
 /// let request = client.authorize_url()?;

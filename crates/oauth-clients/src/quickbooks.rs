@@ -249,7 +249,7 @@ impl QuickbooksConfig {
 /// let config = QuickbooksConfig {
 ///     environment: QuickbooksEnvironment::Sandbox,
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..QuickbooksConfig::new("my-client-id", SecretString::from("my-client-secret"), "realm_id")
+///     ..QuickbooksConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = QuickbooksClient::new(config)?;
 /// let request = client.authorize_url()?;

@@ -167,7 +167,7 @@ pub struct SalesforceConfig {
     pub client_id: String,
     /// The client secret the vendor issued for the application.
     pub client_secret: oauth_clients_core::secrecy::SecretString,
-    /// Audience of JWT-bearer assertions, https://login.salesforce.com for production or https://test.salesforce.com for sandboxes.
+    /// Audience of JWT-bearer assertions, <https://login.salesforce.com> for production or <https://test.salesforce.com> for sandboxes.
     ///
     /// Example: `https://test.salesforce.com`.
     ///
@@ -254,7 +254,7 @@ impl SalesforceConfig {
 /// use oauth_clients::salesforce::{SalesforceClient, SalesforceConfig};
 /// use oauth_clients::core::secrecy::SecretString;
 ///
-/// let config = SalesforceConfig::new("my-client-id", SecretString::from("my-client-secret"), "https://acme.my.salesforce.com", "https://test.salesforce.com", "acme.my.salesforce.com");
+/// let config = SalesforceConfig::new("my-client-id", SecretString::from("my-client-secret"));
 /// let client = SalesforceClient::new(config)?;
 /// let token = client.client_credentials().await?;
 /// println!("expires at {:?}", token.expires_at());

@@ -151,7 +151,7 @@ impl TeamworkConfig {
 ///
 /// let config = TeamworkConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..TeamworkConfig::new("my-client-id", SecretString::from("my-client-secret"), "https://acme.teamwork.com")
+///     ..TeamworkConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = TeamworkClient::new(config)?;
 /// let request = client.authorize_url()?;

@@ -148,7 +148,7 @@ impl WrikeConfig {
 ///
 /// let config = WrikeConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..WrikeConfig::new("my-client-id", SecretString::from("my-client-secret"), "www.wrike.com")
+///     ..WrikeConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = WrikeClient::new(config)?;
 /// let request = client.authorize_url()?;

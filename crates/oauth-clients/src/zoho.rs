@@ -169,7 +169,7 @@ impl ZohoConfig {
 ///
 /// let config = ZohoConfig {
 ///     redirect_uri: Some("https://my-app.example/callback".to_owned()),
-///     ..ZohoConfig::new("my-client-id", SecretString::from("my-client-secret"), "https://accounts.zoho.eu", "https://www.zohoapis.eu")
+///     ..ZohoConfig::new("my-client-id", SecretString::from("my-client-secret"))
 /// };
 /// let client = ZohoClient::new(config)?;
 /// let request = client.authorize_url()?;

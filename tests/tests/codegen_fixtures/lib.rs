@@ -6,11 +6,11 @@
 //!
 //! | module | vendor | grants |
 //! |---|---|---|
-//! | [`everything`] | Everything Inc. | `client_credentials` (deprecated), `authorization_code`, `refresh_token` (deprecated), `legacy_credentials` (deprecated) |
-//! | [`minimal`] | Minimal | `client_credentials` |
-//! | [`public_pkce`] | Public PKCE | `authorization_code`, `refresh_token` |
-//! | [`query_token`] | Query Token | `authorization_code` |
-//! | [`quirks`] | Quirks Ltd. | `client_credentials`, `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer`, `token_exchange` |
+//! | [`everything`](mod@everything) | Everything Inc. | `client_credentials` (deprecated), `authorization_code`, `refresh_token` (deprecated), `legacy_credentials` (deprecated) |
+//! | [`minimal`](mod@minimal) | Minimal | `client_credentials` |
+//! | [`public_pkce`](mod@public_pkce) | Public PKCE | `authorization_code`, `refresh_token` |
+//! | [`query_token`](mod@query_token) | Query Token | `authorization_code` |
+//! | [`quirks`](mod@quirks) | Quirks Ltd. | `client_credentials`, `authorization_code`, `refresh_token`, `device_code`, `jwt_bearer`, `token_exchange` |
 //!
 //! # Example
 //!

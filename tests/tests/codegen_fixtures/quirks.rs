@@ -268,7 +268,7 @@ impl QuirksConfig {
 /// use oauth_clients::quirks::{QuirksClient, QuirksConfig};
 /// use oauth_clients::core::secrecy::SecretString;
 ///
-/// let config = QuirksConfig::new("my-client-id", SecretString::from("my-client-secret"), "api_origin", "company", "region");
+/// let config = QuirksConfig::new("my-client-id", SecretString::from("my-client-secret"));
 /// let client = QuirksClient::new(config)?;
 /// let token = client.client_credentials().await?;
 /// println!("expires at {:?}", token.expires_at());

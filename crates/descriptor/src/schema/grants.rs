@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::requests::{ClientAuthMethods, TokenRequestOverride};
@@ -21,8 +20,9 @@ macro_rules! grant_struct {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-        #[serde(deny_unknown_fields)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
         #[non_exhaustive]
         pub struct $name {
             /// The `grant_type` value sent; defaults to the standard value of the grant.
@@ -74,7 +74,8 @@ macro_rules! grant_struct {
 }
 
 /// The grants a vendor supports. A grant that is absent is not supported.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Grants {
@@ -118,7 +119,8 @@ grant_struct! {
 }
 
 /// How a vendor treats PKCE (RFC 7636).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Pkce {
     /// Not supported: no `code_challenge` is sent.
@@ -165,7 +167,8 @@ grant_struct! {
 }
 
 /// Names of the authorize-URL parameters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct AuthorizeParamNames {
@@ -205,7 +208,8 @@ impl AuthorizeParamNames {
 }
 
 /// Names of the parameters of the authorization callback.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CallbackParamNames {
@@ -290,7 +294,8 @@ grant_struct! {
 }
 
 /// A signature algorithm of JWT assertions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum JwtAlgorithm {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     #[default]

@@ -13,19 +13,19 @@ mod requests;
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use grants::*;
 pub use requests::*;
 
 /// A vendor, as described by `providers/<id>.yaml`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Descriptor {
     /// Stable identifier: lowercase letters, digits and `_`; the file name and the Rust module name.
-    #[schemars(pattern(r"^[a-z][a-z0-9_]*$"))]
+    #[cfg_attr(feature = "schema", schemars(pattern(r"^[a-z][a-z0-9_]*$")))]
     pub id: String,
     /// Name shown to people, e.g. `Procurios`.
     pub name: String,
@@ -114,7 +114,8 @@ impl Descriptor {
 
 /// A tenant variable such as a customer's domain or company id, or a value the engine captures
 /// from the vendor's answers (`from`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Variable {
@@ -176,7 +177,8 @@ pub enum Capture<'a> {
 }
 
 /// A named environment: values for variables, usually hosts.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Environment {
@@ -198,7 +200,8 @@ impl Environment {
 }
 
 /// Endpoint URL templates. Each may use `{variable}` placeholders.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Endpoints {
@@ -252,7 +255,8 @@ impl Endpoints {
 }
 
 /// Scope settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Scopes {
@@ -280,7 +284,8 @@ impl Default for Scopes {
 }
 
 /// Settings of authorized API requests.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Api {
@@ -309,7 +314,8 @@ pub struct Api {
 }
 
 /// Token caching advice.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct Lifecycle {

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{is_true, yes};
 
 /// How the client authenticates at the token endpoint (RFC 6749 §2.3, OpenID Connect Core §9).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     /// HTTP Basic with the id and secret (form-urlencoded first, RFC 6749 §2.3.1, unless
@@ -56,7 +56,8 @@ impl std::fmt::Display for ClientAuth {
 
 /// The client authentication methods a vendor accepts, preferred first. Written as one method
 /// (`client_auth: client_secret_post`) or a list (`[client_secret_basic, client_secret_post]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ClientAuthMethods {
     /// One method.
@@ -133,7 +134,8 @@ impl From<ClientAuth> for ClientAuthMethods {
 }
 
 /// Encoding of a token request body.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BodyEncoding {
     /// `application/x-www-form-urlencoded` (RFC 6749).
@@ -146,7 +148,8 @@ pub enum BodyEncoding {
 }
 
 /// The HTTP method of token requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HttpMethod {
     /// `POST` (RFC 6749).
@@ -157,7 +160,8 @@ pub enum HttpMethod {
 }
 
 /// Where a token request's parameters go.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ParamsIn {
     /// The body (RFC 6749).
@@ -168,7 +172,8 @@ pub enum ParamsIn {
 }
 
 /// How the id and secret are written into HTTP Basic credentials.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BasicAuthEncoding {
     /// Form-urlencoded first, as RFC 6749 §2.3.1 requires.
@@ -179,7 +184,8 @@ pub enum BasicAuthEncoding {
 }
 
 /// Token request settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TokenRequest {
@@ -212,7 +218,8 @@ pub struct TokenRequest {
 }
 
 /// A grant's differences from the descriptor's token request settings.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TokenRequestOverride {
@@ -268,7 +275,8 @@ impl TokenRequest {
 }
 
 /// The unit of `expires_in`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiresInUnit {
     /// Seconds (RFC 6749).
@@ -279,7 +287,8 @@ pub enum ExpiresInUnit {
 }
 
 /// The format of an absolute expiry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiresAtFormat {
     /// Unix seconds.
@@ -292,7 +301,8 @@ pub enum ExpiresAtFormat {
 }
 
 /// Quirks of a vendor's token responses.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct TokenResponseQuirks {

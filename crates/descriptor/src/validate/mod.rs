@@ -11,19 +11,27 @@
 //! 3. the rules a schema cannot express are checked: declared `{variables}`, HTTPS, grants
 //!    that need endpoints, environments, identifiers, regular expressions…
 
+#[cfg(feature = "yaml")]
 mod index;
 mod rules;
+#[cfg(feature = "yaml")]
 mod serde_error;
 
+#[cfg(feature = "yaml")]
 use crate::error::DescriptorError;
 use crate::schema::Descriptor;
 
+#[cfg(feature = "yaml")]
 pub use index::MAX_DESCRIPTOR_BYTES;
+#[cfg(feature = "yaml")]
 use index::{Index, IndexError};
-pub(crate) use rules::{At, Problem};
+#[cfg(feature = "yaml")]
+use rules::At;
+pub(crate) use rules::Problem;
 
 /// Parses and validates a descriptor; every problem found, in document order. A YAML or serde
 /// error stops the checks, so it is then the only one.
+#[cfg(feature = "yaml")]
 pub(crate) fn diagnose(yaml: &str, origin: &str) -> Result<Descriptor, Vec<DescriptorError>> {
     let index = match Index::build(yaml) {
         Ok(index) => index,
@@ -114,6 +122,7 @@ mod tests {
         assert_eq!(nearest("zzzzzz", ["token"]), None);
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn index_positions() {
         let yaml = "a:\n  b: 1\n  c:\n    - x\n    - y\n? [complex]\n: 3\nd: {e: f}\n";
@@ -126,6 +135,7 @@ mod tests {
         assert_eq!(index.value("d.e"), Some((8, 8)));
     }
 
+    #[cfg(feature = "yaml")]
     fn alias_bomb(levels: usize) -> String {
         let mut yaml = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..levels {
@@ -135,6 +145,7 @@ mod tests {
         yaml
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn alias_bombs_are_refused_before_expansion() {
         let yaml = format!("id: x\n{}", alias_bomb(9));
@@ -150,6 +161,7 @@ mod tests {
         assert!(Index::build(&alias_bomb(2)).is_ok());
     }
 
+    #[cfg(feature = "yaml")]
     #[test]
     fn oversized_and_deep_descriptors_are_refused() {
         let big = format!("id: x\nname: '{}'\n", "y".repeat(MAX_DESCRIPTOR_BYTES));

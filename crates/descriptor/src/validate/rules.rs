@@ -26,6 +26,8 @@ pub(crate) enum At {
 #[derive(Debug)]
 pub(crate) struct Problem {
     pub(crate) path: String,
+    /// Where a YAML position points (read only when loading YAML).
+    #[cfg_attr(not(feature = "yaml"), allow(dead_code))]
     pub(crate) at: At,
     pub(crate) message: String,
 }
