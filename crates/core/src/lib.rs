@@ -50,6 +50,7 @@ mod request;
 mod response;
 mod sanitize;
 mod secret;
+mod stack;
 pub mod store;
 mod target;
 mod token;
