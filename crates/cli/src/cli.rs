@@ -15,8 +15,9 @@ use clap::{Args, Parser, Subcommand};
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace); RUST_LOG, when set, decides
-    /// instead. No level ever shows a secret.
+    /// More detail on stderr (-v: info, -vv: debug, with a line per token request and its
+    /// `oauth.token_request` span, -vvv: trace); RUST_LOG, when set, decides instead. No level
+    /// ever shows a secret.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }

@@ -44,6 +44,7 @@ mod grants;
 mod jwks;
 mod jwt;
 mod lifecycle;
+mod observe;
 mod oidc;
 mod redact;
 mod request;
