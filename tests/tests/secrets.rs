@@ -384,3 +384,171 @@ async fn configs_tokens_and_requests_are_free_of_secrets() {
         assert!(!text.contains(&state), "state shown: {text}");
     }
 }
+
+/// Everything a tracing subscriber writes, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+const OBSERVED: &str = "
+id: observed
+name: Observed
+endpoints:
+  authorization: https://id.observed.example/authorize
+  token: https://id.observed.example/token
+  revocation: https://id.observed.example/revoke
+  introspection: https://id.observed.example/introspect
+grants:
+  authorization_code:
+    pkce: required
+  refresh_token: {}
+  client_credentials: {}
+client_auth: client_secret_post
+";
+
+/// The observed vendor's token endpoint: tokens for every grant, and an OAuth error that echoes
+/// the code for a code sent without a PKCE verifier.
+async fn observed_vendor() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(|req: &Request| {
+            let body = String::from_utf8_lossy(&req.body).into_owned();
+            if body.contains("grant_type=authorization_code") && !body.contains("code_verifier") {
+                return ResponseTemplate::new(400).set_body_json(serde_json::json!({
+                    "error": "invalid_grant",
+                    "error_description": format!("code {CODE} was already used"),
+                }));
+            }
+            ResponseTemplate::new(200)
+                .insert_header("x-request-id", "req-observed-1")
+                .set_body_json(serde_json::json!({
+                    "access_token": ACCESS, "refresh_token": REFRESH,
+                    "token_type": "Bearer", "expires_in": 3600,
+                }))
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/introspect"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"active": true, "client_id": "observer"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/revoke"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// A whole flow under a TRACE subscriber writing to memory: code with PKCE, refresh, client
+/// credentials, introspection, revocation and a refused code. Every token request has its
+/// span with its fields, and no secret appears anywhere in the output.
+#[tokio::test]
+async fn tracing_output_at_trace_level_shows_spans_and_no_secret() {
+    use tracing_subscriber::fmt::format::FmtSpan;
+
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(captured.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_span_events(FmtSpan::FULL)
+        .with_ansi(false)
+        .finish();
+    // This test's runtime polls everything on this thread, so the subscriber sees it all.
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let server = observed_vendor().await;
+    let config = ClientConfig::new("observer")
+        .secret(SecretString::from(CLIENT_SECRET))
+        .redirect_uri("http://127.0.0.1:9/callback");
+    let client = Client::with_options(
+        inline_provider(OBSERVED),
+        config,
+        options_for(&server, &["id.observed.example"]),
+    )
+    .unwrap();
+    let request = client.authorize_url().unwrap();
+    let verifier = request
+        .pkce_verifier
+        .as_ref()
+        .map(|v| v.expose_secret().to_owned())
+        .expect("PKCE");
+    let callback = Callback::with_code(
+        oauth_clients_core::AuthorizationCode::new(CODE),
+        Some(request.state.expose_secret().to_owned()),
+    );
+    let token = client.exchange_code(&request, &callback).await.unwrap();
+    let refreshed = client.refresh_token_of(&token).await.unwrap();
+    client.client_credentials().await.unwrap();
+    assert!(
+        client
+            .introspect(refreshed.access_token())
+            .await
+            .unwrap()
+            .active
+    );
+    assert!(client.revoke_token(&refreshed).await.unwrap());
+    let err = client
+        .exchange_code_oob(&oauth_clients_core::AuthorizationCode::new(CODE), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_grant(), "{err}");
+
+    let output = captured.text();
+    assert_clean("tracing output", &output);
+    assert!(
+        !output.contains(&verifier),
+        "the PKCE verifier is shown: {output}"
+    );
+    for field in [
+        "oauth.token_request{",
+        "vendor=observed",
+        "grant=authorization_code",
+        "grant=refresh_token",
+        "grant=client_credentials",
+        "grant=introspection",
+        "grant=revocation",
+        "endpoint=http://127.0.0.1:",
+        "status=200",
+        "status=400",
+        "request_id=req-observed-1",
+        "duration_ms=",
+        "error=observed: ",
+        "token request finished",
+        "token request failed",
+    ] {
+        assert!(
+            output.contains(field),
+            "no `{field}` in the tracing output:\n{output}"
+        );
+    }
+}

@@ -6,15 +6,18 @@ use clap::{Args, Parser, Subcommand};
 /// local sandbox of the seed vendors to try it all without an account.
 ///
 /// The client secret is read from OAUTH_CLIENT_SECRET (never a flag); Procountor's user
-/// credentials from OAUTH_USERNAME and OAUTH_PASSWORD. stdout carries only the result.
+/// credentials from OAUTH_USERNAME and OAUTH_PASSWORD. TLS trusts Mozilla's roots (built in),
+/// the PEM bundle named by SSL_CERT_FILE and --ca-cert files; HTTPS_PROXY, HTTP_PROXY,
+/// ALL_PROXY and NO_PROXY choose a proxy. stdout carries only the result.
 /// Exit status: 0 success, 1 the vendor or the network failed, 2 usage or descriptor error.
 #[derive(Debug, Parser)]
 #[command(name = "oauth-clients", version, propagate_version = true)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// More detail on stderr (-v: info, -vv: debug, -vvv: trace); RUST_LOG, when set, decides
-    /// instead. No level ever shows a secret.
+    /// More detail on stderr (-v: info, -vv: debug, with a line per token request and its
+    /// `oauth.token_request` span, -vvv: trace); RUST_LOG, when set, decides instead. No level
+    /// ever shows a secret.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -242,6 +245,11 @@ pub(crate) struct Common {
     /// Sends every URL starting with FROM to TO instead (repeatable).
     #[arg(long = "rewrite-url", value_name = "FROM=TO")]
     pub rewrites: Vec<String>,
+    /// Also trusts the certificate authorities of this PEM file (repeatable), besides the
+    /// built-in roots and those of the SSL_CERT_FILE bundle: for a vendor, or a proxy that
+    /// inspects TLS, whose certificate a private CA issued.
+    #[arg(long = "ca-cert", value_name = "FILE.pem")]
+    pub ca_certs: Vec<std::path::PathBuf>,
     /// The redirect URI registered for the integration, for flows that send one without a
     /// browser (Procountor's legacy flow). `login` uses its loopback receiver's URI instead.
     #[arg(

@@ -1,7 +1,9 @@
 //! The core's events (a corrupt store file moved aside, a token that could not be stored, a
 //! wait for another process's refresh) reach the user on stderr, one line each. `RUST_LOG`
-//! chooses what is shown when set; otherwise `-v` flags raise the level from WARN. The core
-//! never puts secrets in its events; stdout stays reserved for results.
+//! chooses what is shown when set; otherwise `-v` flags raise the level from WARN. From `-vv`
+//! (DEBUG) every token request ends with a line inside its `oauth.token_request` span, whose
+//! fields (vendor, grant, endpoint, status, request id, duration, error) the line shows. The
+//! core never puts secrets in its events; stdout stays reserved for results.
 
 use tracing_subscriber::EnvFilter;
 

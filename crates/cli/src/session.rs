@@ -143,7 +143,26 @@ fn client_options(common: &Common) -> Result<ClientOptions, Failure> {
     if let Some(retries) = common.retries {
         options = options.max_attempts(retries.saturating_add(1));
     }
+    for path in &common.ca_certs {
+        options = options.root_certificates_pem(read_ca_cert(path)?);
+    }
     Ok(options)
+}
+
+/// The PEM file of `--ca-cert`, checked here so that a mistake names the flag and the file.
+fn read_ca_cert(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    let shown = path.display();
+    let pem = std::fs::read(path)
+        .map_err(|err| Failure::usage(format!("--ca-cert: cannot read {shown}: {err}")))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(pem),
+        Ok(_) => Err(Failure::usage(format!(
+            "--ca-cert: {shown} holds no PEM certificate (expected `-----BEGIN CERTIFICATE-----`)"
+        ))),
+        Err(err) => Err(Failure::usage(format!(
+            "--ca-cert: {shown} is not a readable PEM certificate: {err}"
+        ))),
+    }
 }
 
 impl Session {

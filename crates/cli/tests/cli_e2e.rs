@@ -170,6 +170,41 @@ fn token_from_the_sandbox_goes_to_stdout_as_json() -> TestResult {
 }
 
 #[test]
+fn verbose_output_shows_the_token_request_span_and_no_secret() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    for verbose in ["-vv", "-vvv"] {
+        let output = run(oauth_clients(Some(&sandbox))
+            .env_remove("RUST_LOG")
+            .args([verbose, "token", "procurify", "--var", "domain=acme"])
+            .args(rewrite_args(&sandbox)))?;
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let token: Value = serde_json::from_slice(&output.stdout)?;
+        let access = token["access_token"].as_str().ok_or("no access token")?;
+        let stderr = text(&output.stderr);
+        for field in [
+            "oauth.token_request{",
+            "vendor=procurify",
+            "grant=client_credentials",
+            "endpoint=http://127.0.0.1:",
+            "status=200",
+            "duration_ms=",
+        ] {
+            assert!(
+                stderr.contains(field),
+                "{verbose}: no `{field}` in: {stderr}"
+            );
+        }
+        for secret in [access, sandbox.config().client_secret.as_str()] {
+            assert!(
+                !stderr.contains(secret),
+                "{verbose} shows a secret: {stderr}"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[test]
 fn wrong_secret_exits_1_with_the_oauth_error() -> TestResult {
     let sandbox = Sandbox::start(SandboxConfig::default())?;
     let output = run(oauth_clients(Some(&sandbox))

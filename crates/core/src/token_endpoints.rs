@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::observe::TokenRequestObserver;
 use crate::request::Params;
 use crate::response::{self, MAX_TOKEN_BODY};
 use crate::secret::{AccessToken, RefreshToken};
@@ -137,13 +138,18 @@ impl Client {
     /// with [`Error::OAuth`] when the vendor refuses (`unsupported_token_type`, …).
     pub async fn revoke<'a>(&self, token: impl Into<TokenRef<'a>>) -> Result<(), Error> {
         let token = token.into();
-        let (request, response) = self
-            .token_endpoint_call(EndpointKind::Revocation, token)
-            .await?;
-        if (200..300).contains(&response.status) {
-            return Ok(());
-        }
-        Err(self.endpoint_error(&request, &response, "the token to revoke"))
+        let observer = TokenRequestObserver::new(self.vendor(), "revocation");
+        observer
+            .run(async {
+                let (request, response) = self
+                    .token_endpoint_call(EndpointKind::Revocation, token, &observer)
+                    .await?;
+                if (200..300).contains(&response.status) {
+                    return Ok(());
+                }
+                Err(self.endpoint_error(&request, &response, "the token to revoke"))
+            })
+            .await
     }
 
     /// Revokes both tokens of `token` (RFC 7009): the refresh token first (which usually takes
@@ -169,8 +175,19 @@ impl Client {
         token: impl Into<TokenRef<'a>>,
     ) -> Result<Introspection, Error> {
         let token = token.into();
+        let observer = TokenRequestObserver::new(self.vendor(), "introspection");
+        observer
+            .run(self.introspect_observed(token, &observer))
+            .await
+    }
+
+    async fn introspect_observed(
+        &self,
+        token: TokenRef<'_>,
+        observer: &TokenRequestObserver,
+    ) -> Result<Introspection, Error> {
         let (request, response) = self
-            .token_endpoint_call(EndpointKind::Introspection, token)
+            .token_endpoint_call(EndpointKind::Introspection, token, observer)
             .await?;
         if !(200..300).contains(&response.status) {
             return Err(self.endpoint_error(&request, &response, "the token to introspect"));
@@ -191,6 +208,7 @@ impl Client {
         &self,
         endpoint: EndpointKind,
         token: TokenRef<'_>,
+        observer: &TokenRequestObserver,
     ) -> Result<(PreparedRequest, BufferedResponse), Error> {
         let url = self
             .resolve_endpoint(&endpoint)?
@@ -199,11 +217,13 @@ impl Client {
         params.set("token", token.value());
         params.set("token_type_hint", token.type_hint());
         let request = self.prepare_endpoint_request(url, params, vec![token.value().to_owned()])?;
+        observer.endpoint(&request.endpoint);
         // Revoking and introspecting twice has the effect of doing it once.
         let response = self
             .transport()
             .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
+        self.observe_answer(observer, &request, &response);
         Ok((request, response))
     }
 

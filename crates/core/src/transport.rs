@@ -2,10 +2,8 @@
 //! for the same options, or the user's own), URL rewriting, sending with retries under one
 //! deadline, and capped body reading.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use rand::Rng as _;
@@ -16,6 +14,7 @@ use url::Url;
 
 use crate::error::Error;
 use crate::sanitize::Sanitizer;
+use crate::stack::{ProxyChoice, Roots, StackSettings, certificate_problem, shared_client};
 use crate::target::{Rewrite, check_secure, display_url};
 
 /// The longest `Retry-After` honoured; a server asking for more is not retried at all.
@@ -32,17 +31,34 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// - Token requests are attempted up to `max_attempts` times (1 turns retries off): connection
 ///   failures, timeouts, 5xx and 429 are retried after `initial_backoff × 2^n` with jitter, or
 ///   after the server's `Retry-After` (a server asking for more than 30 s, or for more time
-///   than the deadline leaves, is not retried). OAuth errors are never retried, and single-use
-///   values (a code, a rotating refresh token, a password) are resent only when the connection
-///   failed before the request was sent.
+///   than the deadline leaves, is not retried). OAuth errors and refused server certificates
+///   are never retried, and single-use values (a code, a rotating refresh token, a password)
+///   are resent only when the connection failed before the request was sent.
 /// - `rewrites` send every request whose URL starts with a prefix (origin and path prefix) to
 ///   another origin instead (tests, proxies); the result is always on the target's origin,
 ///   and must be HTTPS or loopback.
-/// - By default every client with the same connect timeout shares one HTTP client (its
-///   connection pool, TLS configuration and sockets) per process; [`ClientOptions::http_client`]
-///   brings your own instead.
+/// - By default every client with the same connect timeout, trusted roots and proxy shares
+///   one HTTP client (its connection pool, TLS configuration and sockets) per process;
+///   [`ClientOptions::http_client`] brings your own instead.
 ///
-/// `Debug` hides any user info in rewrites.
+/// # TLS and proxies
+///
+/// TLS is rustls (never OpenSSL). The trusted roots are, together:
+///
+/// 1. Mozilla's roots, compiled in (`webpki-roots`); the operating system's store is not read;
+/// 2. the PEM bundle that the `SSL_CERT_FILE` environment variable names, read each time a
+///    client is built (a file that cannot be read, or holds no certificate, is an error);
+/// 3. the roots given with [`ClientOptions::root_certificate`] and
+///    [`ClientOptions::root_certificates_pem`].
+///
+/// Extra roots are added to the built-in ones, never replace them. The proxy is the one given
+/// with [`ClientOptions::proxy`], else none after [`ClientOptions::no_proxy`], else the one the
+/// environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, their lowercase forms, and
+/// `NO_PROXY`), read each time a client is built. With your own
+/// [`ClientOptions::http_client`], none of this applies: roots and proxy are your client's,
+/// and setting them here too is an error.
+///
+/// `Debug` hides any user info in rewrites and in the proxy URL.
 #[derive(Clone)]
 pub struct ClientOptions {
     connect_timeout: Duration,
@@ -51,6 +67,8 @@ pub struct ClientOptions {
     max_attempts: u32,
     initial_backoff: Duration,
     rewrites: Vec<(String, String)>,
+    roots: Vec<Roots>,
+    proxy: ProxyChoice,
     http_client: Option<reqwest::Client>,
 }
 
@@ -63,6 +81,8 @@ impl Default for ClientOptions {
             max_attempts: 3,
             initial_backoff: Duration::from_millis(200),
             rewrites: Vec::new(),
+            roots: Vec::new(),
+            proxy: ProxyChoice::Environment,
             http_client: None,
         }
     }
@@ -87,6 +107,8 @@ impl fmt::Debug for ClientOptions {
             .field("max_attempts", &self.max_attempts)
             .field("initial_backoff", &self.initial_backoff)
             .field("rewrites", &rewrites)
+            .field("extra_roots", &self.roots.len())
+            .field("proxy", &self.proxy.display())
             .field("own_http_client", &self.http_client.is_some())
             .finish()
     }
@@ -130,6 +152,40 @@ impl ClientOptions {
         self
     }
 
+    /// Trusts one more root certificate authority, given as one PEM certificate
+    /// (`-----BEGIN CERTIFICATE-----`), besides the built-in roots: for a vendor (or a proxy
+    /// that inspects TLS) whose certificate a private CA issued. Checked when the client is
+    /// built. See "TLS and proxies" above.
+    pub fn root_certificate(mut self, pem: impl AsRef<[u8]>) -> ClientOptions {
+        self.roots
+            .push(Roots::one(pem.as_ref(), "ClientOptions::root_certificate"));
+        self
+    }
+
+    /// Trusts every certificate of a PEM bundle (a CA file's contents: one or more
+    /// certificates), besides the built-in roots. Checked when the client is built.
+    pub fn root_certificates_pem(mut self, bundle: impl AsRef<[u8]>) -> ClientOptions {
+        self.roots.push(Roots::bundle(
+            bundle.as_ref(),
+            "ClientOptions::root_certificates_pem",
+        ));
+        self
+    }
+
+    /// Sends every request through this proxy (`http://HOST:PORT`, `https://…`, or
+    /// `socks5://…`; user info in the URL authenticates to the proxy), whatever the
+    /// environment says. HTTPS goes through it with `CONNECT`, so the proxy sees only the host.
+    pub fn proxy(mut self, url: impl Into<String>) -> ClientOptions {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Uses no proxy, whatever the environment says (`HTTPS_PROXY`…).
+    pub fn no_proxy(mut self) -> ClientOptions {
+        self.proxy = ProxyChoice::Off;
+        self
+    }
+
     /// Uses your own HTTP client (with your proxy, CA and middleware) instead of the shared
     /// one. Build it with `redirect(reqwest::redirect::Policy::none())`: a response that a
     /// client followed to another URL is refused, but the request went there first.
@@ -152,26 +208,6 @@ impl ClientOptions {
     pub fn rewrites(&self) -> &[(String, String)] {
         &self.rewrites
     }
-}
-
-/// The HTTP clients shared by every `Client` of this process, by connect timeout.
-static SHARED: LazyLock<Mutex<HashMap<Duration, reqwest::Client>>> = LazyLock::new(Mutex::default);
-
-/// The shared HTTP client for a connect timeout: redirects off, the crate's user agent.
-fn shared_http_client(connect_timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    let mut shared = SHARED
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(client) = shared.get(&connect_timeout) {
-        return Ok(client.clone());
-    }
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(connect_timeout)
-        .user_agent(concat!("oauth-clients/", env!("CARGO_PKG_VERSION")))
-        .build()?;
-    shared.insert(connect_timeout, client.clone());
-    Ok(client)
 }
 
 /// How a request may be retried.
@@ -238,13 +274,22 @@ impl Transport {
             .map(|(from, to)| Rewrite::parse(vendor, from, to))
             .collect::<Result<Vec<_>, _>>()?;
         let (http, own_client) = match &options.http_client {
+            Some(_) if !options.roots.is_empty() || options.proxy != ProxyChoice::Environment => {
+                return Err(Error::config(
+                    vendor,
+                    "root certificates and the proxy are settings of the shared HTTP client; \
+                     with ClientOptions::http_client, set them on your own client instead",
+                ));
+            }
             Some(client) => (client.clone(), true),
-            None => (
-                shared_http_client(options.connect_timeout).map_err(|err| {
-                    Error::config(vendor, format!("cannot build the HTTP client: {err}"))
-                })?,
-                false,
-            ),
+            None => {
+                let settings = StackSettings {
+                    connect_timeout: options.connect_timeout,
+                    roots: &options.roots,
+                    proxy: &options.proxy,
+                };
+                (shared_client(vendor, &settings)?, false)
+            }
         };
         let request_id_header =
             request_id_header.and_then(|name| HeaderName::from_bytes(name.as_bytes()).ok());
@@ -326,6 +371,8 @@ impl Transport {
             let more = attempt < max_attempts;
             let outcome = self.attempt(request, cap).await;
             let wait = match &outcome {
+                // A refused server certificate is not transient: it is never retried.
+                Err(AttemptError::Send(err)) if certificate_problem(err).is_some() => None,
                 Err(AttemptError::Send(err)) => {
                     let retry = match policy {
                         RetryPolicy::Idempotent => true,
@@ -510,9 +557,13 @@ async fn read_capped(
     Ok(Some(body))
 }
 
-/// An HTTP library error and its causes, without the URL (whose query may hold secrets).
+/// An HTTP library error and its causes, without the URL (whose query may hold secrets). A
+/// refused server certificate is said first, in plain words.
 fn error_chain_text(err: reqwest::Error) -> String {
     let err = err.without_url();
+    if let Some(problem) = certificate_problem(&err) {
+        return crate::sanitize::sanitize_text(&problem);
+    }
     let mut message = err.to_string();
     let mut source = std::error::Error::source(&err);
     while let Some(cause) = source {
@@ -550,18 +601,30 @@ mod tests {
     }
 
     #[test]
-    fn clients_share_one_http_stack() {
-        let a = shared_http_client(Duration::from_secs(7)).unwrap();
-        let b = shared_http_client(Duration::from_secs(7)).unwrap();
-        // reqwest::Client is an Arc; equal Debug output is all it exposes, so compare the
-        // number of entries instead: one per connect timeout.
-        drop((a, b));
-        let count = SHARED
-            .lock()
-            .unwrap()
-            .keys()
-            .filter(|k| k.as_secs() == 7)
-            .count();
-        assert_eq!(count, 1);
+    fn roots_or_a_proxy_with_your_own_http_client_is_an_error() {
+        let own = reqwest::Client::new();
+        for options in [
+            ClientOptions::default()
+                .http_client(own.clone())
+                .proxy("http://127.0.0.1:9"),
+            ClientOptions::default().http_client(own.clone()).no_proxy(),
+            ClientOptions::default()
+                .http_client(own.clone())
+                .root_certificate("-----BEGIN CERTIFICATE-----"),
+        ] {
+            let err = Transport::new("v", options, None).err().unwrap();
+            assert!(
+                err.to_string().contains("set them on your own client"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_proxy_credentials() {
+        let options = ClientOptions::default().proxy("http://u:pw-secret@127.0.0.1:3128");
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("pw-secret"), "{shown}");
+        assert!(shown.contains("127.0.0.1:3128"), "{shown}");
     }
 }

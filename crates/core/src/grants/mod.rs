@@ -21,6 +21,7 @@ use crate::callback::Callback;
 use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::observe::TokenRequestObserver;
 use crate::request::{Params, TokenCall};
 use crate::response::{self, MAX_TOKEN_BODY, ResponseMeta};
 use crate::token::{Token, now_unix};
@@ -91,20 +92,44 @@ impl Client {
     }
 
     /// Makes one token request: prepare, send, parse, capture the values the descriptor asks
-    /// for.
+    /// for; inside an `oauth.token_request` span (see `observe.rs`).
     pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
+        let observer = TokenRequestObserver::new(self.vendor(), call.grant.as_str());
+        observer
+            .run(self.observed_token_call(call, &observer))
+            .await
+    }
+
+    async fn observed_token_call(
+        &self,
+        call: TokenCall,
+        observer: &TokenRequestObserver,
+    ) -> Result<Token, Error> {
         let grant = call.grant;
         let policy = call.policy;
         let nonce = call.nonce.clone();
         let request = self.prepare_token_request(call)?;
+        observer.endpoint(&request.endpoint);
         let response = self
             .transport()
             .send(&request, policy, MAX_TOKEN_BODY)
             .await?;
+        self.observe_answer(observer, &request, &response);
         let mut token = self.parse_token_response(grant, &request, &response)?;
         self.capture_from_answer(&mut token)?;
         self.check_id_token(&mut token, nonce.as_ref()).await?;
         Ok(token)
+    }
+
+    /// Records an answer's status and request id in the request's span.
+    pub(crate) fn observe_answer(
+        &self,
+        observer: &TokenRequestObserver,
+        request: &PreparedRequest,
+        response: &BufferedResponse,
+    ) {
+        let request_id = self.transport().request_id(response, &request.sanitizer);
+        observer.answered(response.status, request_id.as_deref());
     }
 
     /// The token endpoint of `grant`: its own (`grants.<grant>.endpoint`), else `fallback`.

@@ -23,14 +23,18 @@ impl Client {
     }
 
     /// Refreshes with the values captured with the token on top of the client's variables
-    /// (they may shape the refresh endpoint).
+    /// (they may shape the refresh endpoint); counted as a refresh (`observe.rs`).
     async fn refresh_with(
         &self,
         refresh_token: &RefreshToken,
         captured: &BTreeMap<String, String>,
     ) -> Result<Token, Error> {
-        let call = self.refresh_call(refresh_token, captured)?;
-        let mut token = self.token_call(call).await?;
+        let result = match self.refresh_call(refresh_token, captured) {
+            Ok(call) => self.token_call(call).await,
+            Err(err) => Err(err),
+        };
+        crate::observe::refresh(self.vendor(), &result);
+        let mut token = result?;
         if token.refresh_token.is_none() {
             token.refresh_token = Some(refresh_token.clone());
         }
