@@ -201,20 +201,41 @@ impl Inner {
             .map_err(|err| self.sqlite_err("opening the database", &err))?;
         conn.busy_timeout(self.busy_timeout)
             .map_err(|err| self.sqlite_err("setting the busy timeout", &err))?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(|err| self.sqlite_err("switching to WAL mode", &err))?;
+        self.switch_to_wal(&conn)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|err| self.sqlite_err("setting synchronous=FULL", &err))?;
+        self.check_schema(&mut conn)?;
+        self.tighten_sidecar_modes()?;
+        Ok(conn)
+    }
+
+    /// Puts the database in WAL mode (a no-op once it is). Switching needs the database to
+    /// itself, and SQLite answers "locked" at once rather than waiting when other connections
+    /// are opening it at the same moment: the switch is retried until the busy timeout.
+    fn switch_to_wal(&self, conn: &Connection) -> Result<(), StoreError> {
+        let deadline = std::time::Instant::now() + self.busy_timeout;
+        let mode: String = loop {
+            match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+                Ok(mode) => break mode,
+                Err(err)
+                    if matches!(
+                        err.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    let pause = 5 + rand::random::<u64>() % 20;
+                    std::thread::sleep(Duration::from_millis(pause));
+                }
+                Err(err) => return Err(self.sqlite_err("switching to WAL mode", &err)),
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(self.err(
                 StoreErrorKind::Unavailable,
                 format!("the database cannot run in WAL mode (it stays in `{mode}` mode)"),
             ));
         }
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|err| self.sqlite_err("setting synchronous=FULL", &err))?;
-        self.check_schema(&mut conn)?;
-        self.tighten_sidecar_modes()?;
-        Ok(conn)
+        Ok(())
     }
 
     /// Creates the database file with mode 0600 (and its directory) if it does not exist.
