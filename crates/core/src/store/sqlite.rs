@@ -66,7 +66,10 @@ const LIST: &str = "SELECT key FROM tokens WHERE key >= ?1 AND substr(key, 1, ?2
 ///   oauth-clients is refused ([`StoreErrorKind::NewerFormat`]) and left as it is too.
 ///
 /// Calls run on tokio's blocking threads, at most four at once per store, each on a connection
-/// from a small pool of the store (opened on first use, kept open).
+/// from a small pool of the store (opened on first use, kept open): SQLite lets one writer in
+/// at a time whatever the number of connections, while in WAL mode readers go on beside it, so
+/// a few connections are enough, and keeping them open spares opening the file and checking
+/// its schema on every call.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
