@@ -259,7 +259,7 @@ pub(crate) struct Common {
         hide_env_values = true
     )]
     pub redirect_uri: Option<String>,
-    /// Where tokens are kept: `memory`, `file:PATH` or `redis://HOST:PORT/DB`.
+    /// Where tokens are kept: `memory`, `file:PATH`, `sqlite:PATH` or `redis://HOST:PORT/DB`.
     #[arg(long, value_name = "URI")]
     pub store: Option<String>,
     /// The most a vendor operation may take, every retry included, in seconds (default 30).

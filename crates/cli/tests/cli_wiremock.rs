@@ -137,3 +137,34 @@ async fn two_processes_sharing_a_file_store_make_one_request_to_the_mock() -> Te
     let _ = std::fs::remove_file(store.with_extension("json.lock"));
     result
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_sharing_a_sqlite_store_make_one_request_to_the_mock() -> TestResult {
+    let server = procurify_mock(Duration::from_millis(500)).await;
+    let store = std::env::temp_dir().join(format!(
+        "oauth-clients-cli-wiremock-{}-tokens.db",
+        std::process::id()
+    ));
+    let files = ["", "-wal", "-shm"].map(|suffix| format!("{}{suffix}", store.display()));
+    let remove = || files.iter().for_each(|f| drop(std::fs::remove_file(f)));
+    remove();
+    let spec = format!("sqlite:{}", store.display());
+    let result = async {
+        let (first, second) = tokio::join!(
+            procurify_token(&server, &["--store", &spec]).output(),
+            procurify_token(&server, &["--store", &spec]).output(),
+        );
+        let third = procurify_token(&server, &["--store", &spec]).output().await;
+        let outputs = [first?, second?, third?];
+        for output in &outputs {
+            assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+            let token: Value = serde_json::from_slice(&output.stdout)?;
+            assert_eq!(token["access_token"], "mock-access-token-1");
+        }
+        assert_eq!(token_requests(&server).await, 1);
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    remove();
+    result
+}

@@ -5,9 +5,9 @@
 //! token_worker --store SPEC --token-url URL [--tasks N] [--rounds R] [--start-at-ms UNIX_MS]
 //! ```
 //!
-//! Prints `key=value` lines: `distinct` (different access tokens seen in the first phase),
-//! `token` (one of them), `errors` and `auth_required` (failures in the rounds), `fetches`
-//! (token requests this process made).
+//! `SPEC` is `file:PATH`, `sqlite:PATH` or a Redis URL. Prints `key=value` lines: `distinct`
+//! (different access tokens seen in the first phase), `token` (one of them), `errors` and
+//! `auth_required` (failures in the rounds), `fetches` (token requests this process made).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oauth_clients_core::TokenStore;
 use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
-use oauth_clients_core::store::{FileStore, RedisStore};
+use oauth_clients_core::store::{FileStore, RedisStore, SqliteStore};
 use oauth_clients_core::{Client, ClientConfig, Error, Provider, TokenManager};
 
 struct Args {
@@ -67,9 +67,13 @@ async fn run(args: Args) -> Result<(), String> {
     let provider = provider(&args.token_url).map_err(|e| e.to_string())?;
     let config = ClientConfig::new("worker-client").secret(SecretString::from("worker-secret"));
     let client = Client::new(provider, config).map_err(|e| e.to_string())?;
-    let store: std::sync::Arc<dyn TokenStore> = match args.store.strip_prefix("file:") {
-        Some(path) => std::sync::Arc::new(FileStore::new(path)),
-        None => std::sync::Arc::new(RedisStore::open(&args.store).map_err(|e| e.to_string())?),
+    let store: std::sync::Arc<dyn TokenStore> = if let Some(path) = args.store.strip_prefix("file:")
+    {
+        std::sync::Arc::new(FileStore::new(path))
+    } else if let Some(path) = args.store.strip_prefix("sqlite:") {
+        std::sync::Arc::new(SqliteStore::new(path))
+    } else {
+        std::sync::Arc::new(RedisStore::open(&args.store).map_err(|e| e.to_string())?)
     };
     let manager = TokenManager::builder(client).store(store).build();
 

@@ -1,13 +1,16 @@
 //! Token stores: where tokens live between requests, restarts and processes.
 //!
-//! One async trait, [`TokenStore`], with three implementations:
+//! One async trait, [`TokenStore`], with these implementations:
 //!
 //! - [`MemoryStore`], the default: tokens live as long as the process;
 //! - [`FileStore`]: one JSON file shared by every process on a machine (atomic replace, mode
 //!   0600, an advisory lock around every change, corrupt files moved aside and reported);
 //! - `RedisStore` (cargo feature `redis`): the shared store for services on several machines
 //!   (JSON under a namespaced key with a TTL, a lock taken with `SET NX PX` and released only by
-//!   its owner).
+//!   its owner);
+//! - `SqliteStore` (cargo feature `sqlite`): an embedded database file shared by every process
+//!   on a machine, for many keys (one row per key: a refresh writes one row, not the whole
+//!   store; WAL mode, `synchronous=FULL`, mode 0600, locks as rows with owner and expiry).
 //!
 //! Keys are the strings built by [`crate::TokenKey::storage_key`]; a store may namespace them
 //! further. Besides `get`, `put` and `delete`, every store offers a lock with an owner and an
@@ -26,11 +29,15 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteStore;
 
 /// A place where tokens are kept, shared by every manager (and process) that uses it.
 ///

@@ -1,0 +1,106 @@
+//! Row 2: reading a cached, valid token, on 1 thread and on 2 threads at once, against an
+//! `ArcSwap<Token>` load (the floor of a lock-free cache).
+
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use oauth_clients_core::{AccessToken, Token, TokenManager};
+
+use crate::peers::BenchResult;
+use crate::report::{Better, Measure, Report};
+
+/// The variants of row 2, in table order.
+pub const VARIANTS: [&str; 4] = [
+    "oauth-clients access_token()",
+    "oauth-clients token()",
+    "ArcSwap load + AccessToken clone",
+    "ArcSwap load_full (Arc<Token>)",
+];
+
+/// Runs one round: every variant on 1 and 2 threads, `calls` calls per thread.
+pub fn round(
+    report: &mut Report,
+    manager: &TokenManager,
+    swap: &Arc<ArcSwap<Token>>,
+    calls: u64,
+    order: &[&'static str],
+) -> BenchResult<()> {
+    for threads in [1usize, 2] {
+        let measure = Measure::new(
+            "2",
+            format!("cached read, {threads} thread(s), aggregate"),
+            "ns/call",
+            Better::Lower,
+        );
+        for variant in order {
+            let ns = time_threads(threads, calls, variant, manager, swap)?;
+            report.add(&measure, variant, ns);
+        }
+    }
+    Ok(())
+}
+
+/// Wall time of `threads` threads making `calls` calls each, per call in all.
+fn time_threads(
+    threads: usize,
+    calls: u64,
+    variant: &str,
+    manager: &TokenManager,
+    swap: &Arc<ArcSwap<Token>>,
+) -> BenchResult<f64> {
+    let barrier = Arc::new(Barrier::new(threads + 1));
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (barrier, manager, swap) = (barrier.clone(), manager.clone(), swap.clone());
+            let variant = variant.to_owned();
+            std::thread::spawn(move || -> BenchResult<()> {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                barrier.wait();
+                runtime.block_on(calls_on_this_thread(&variant, calls, &manager, &swap))
+            })
+        })
+        .collect();
+    barrier.wait();
+    let start = Instant::now();
+    for handle in handles {
+        handle.join().map_err(|_| "a reader thread panicked")??;
+    }
+    let elapsed = start.elapsed();
+    Ok(elapsed.as_nanos() as f64 / (calls as f64 * threads as f64))
+}
+
+async fn calls_on_this_thread(
+    variant: &str,
+    calls: u64,
+    manager: &TokenManager,
+    swap: &ArcSwap<Token>,
+) -> BenchResult<()> {
+    match variant {
+        "oauth-clients access_token()" => {
+            for _ in 0..calls {
+                std::hint::black_box(manager.access_token().await?);
+            }
+        }
+        "oauth-clients token()" => {
+            for _ in 0..calls {
+                std::hint::black_box(manager.token().await?);
+            }
+        }
+        "ArcSwap load + AccessToken clone" => {
+            for _ in 0..calls {
+                let token: AccessToken = swap.load().access_token().clone();
+                std::hint::black_box(token);
+            }
+        }
+        "ArcSwap load_full (Arc<Token>)" => {
+            for _ in 0..calls {
+                std::hint::black_box(swap.load_full());
+            }
+        }
+        other => return Err(format!("unknown variant {other}").into()),
+    }
+    Ok(())
+}

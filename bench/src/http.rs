@@ -1,0 +1,155 @@
+//! Rows 3 and 4: token exchanges and authorized API calls per second, 16 in flight.
+
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use oauth_clients_core::secrecy::ExposeSecret;
+use oauth_clients_core::{ApiRequest, AuthorizedClient, Client};
+
+use crate::peers::{BenchResult, OAuth2Client, RawTenant, oauth2_exchange, raw_exchange};
+use crate::report::{Better, Measure, Report};
+
+/// Requests in flight.
+const IN_FLIGHT: usize = 16;
+
+/// The variants of row 3, in table order.
+pub const EXCHANGE_VARIANTS: [&str; 3] = ["oauth-clients", "oauth2-rs", "raw reqwest"];
+
+/// The variants of row 4, in table order.
+pub const API_VARIANTS: [&str; 2] = ["oauth-clients AuthorizedClient::send", "raw reqwest"];
+
+/// What rows 3 and 4 use, built once.
+pub struct Setup {
+    pub client: Client,
+    pub authorized: AuthorizedClient,
+    pub oauth2: OAuth2Client,
+    pub http: reqwest::Client,
+    pub raw: RawTenant,
+    pub token_url: String,
+    pub api_url: String,
+    /// The token raw reqwest sends to the API.
+    pub raw_bearer: String,
+}
+
+impl Setup {
+    pub async fn new(base_url: &str) -> BenchResult<Setup> {
+        let provider = crate::peers::provider(base_url)?;
+        let client = crate::peers::project_client(&provider, 0)?;
+        let authorized = AuthorizedClient::new(client.clone());
+        // The first token, so that row 4 measures API calls only.
+        authorized.manager().access_token().await?;
+        let http = crate::peers::shared_reqwest()?;
+        let raw = RawTenant::new(0);
+        let token_url = format!("{base_url}/token");
+        let raw_bearer = raw_exchange(&http, &token_url, &raw).await?.access_token;
+        Ok(Setup {
+            client,
+            authorized,
+            oauth2: crate::peers::oauth2_client(base_url, 0)?,
+            http,
+            raw,
+            token_url,
+            api_url: format!("{base_url}/api"),
+            raw_bearer,
+        })
+    }
+}
+
+/// Runs `count` operations with `IN_FLIGHT` in flight; operations per second.
+async fn per_second<F>(count: usize, mut op: impl FnMut() -> F) -> BenchResult<f64>
+where
+    F: Future<Output = BenchResult<()>>,
+{
+    let start = Instant::now();
+    let futures: Vec<F> = (0..count).map(|_| op()).collect();
+    let mut results = futures_util::stream::iter(futures).buffer_unordered(IN_FLIGHT);
+    while let Some(result) = results.next().await {
+        result?;
+    }
+    Ok(count as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Row 3: client credentials exchanges per second.
+pub async fn exchanges(
+    report: &mut Report,
+    setup: &Setup,
+    count: usize,
+    order: &[&'static str],
+) -> BenchResult<()> {
+    let measure = Measure::new(
+        "3",
+        format!("client_credentials exchanges, {IN_FLIGHT} in flight"),
+        "per s",
+        Better::Higher,
+    );
+    for variant in order {
+        let rate = match *variant {
+            "oauth-clients" => {
+                per_second(count, || async {
+                    let token = setup.client.client_credentials().await?;
+                    std::hint::black_box(token.access_token().expose_secret().len());
+                    Ok(())
+                })
+                .await?
+            }
+            "oauth2-rs" => {
+                per_second(count, || async {
+                    std::hint::black_box(oauth2_exchange(&setup.oauth2, &setup.http).await?);
+                    Ok(())
+                })
+                .await?
+            }
+            _ => {
+                per_second(count, || async {
+                    let token = raw_exchange(&setup.http, &setup.token_url, &setup.raw).await?;
+                    std::hint::black_box(token);
+                    Ok(())
+                })
+                .await?
+            }
+        };
+        report.add(&measure, variant, rate);
+    }
+    Ok(())
+}
+
+/// Row 4: authorized API GETs per second.
+pub async fn api_gets(
+    report: &mut Report,
+    setup: &Setup,
+    count: usize,
+    order: &[&'static str],
+) -> BenchResult<()> {
+    let measure = Measure::new(
+        "4",
+        format!("API GETs with a bearer token, {IN_FLIGHT} in flight"),
+        "per s",
+        Better::Higher,
+    );
+    let request = ApiRequest::get("api");
+    for variant in order {
+        let rate = if variant.starts_with("oauth-clients") {
+            per_second(count, || async {
+                let response = setup.authorized.send(&request).await?.error_for_status()?;
+                std::hint::black_box(response.body().len());
+                Ok(())
+            })
+            .await?
+        } else {
+            per_second(count, || async {
+                let response = setup
+                    .http
+                    .get(&setup.api_url)
+                    .bearer_auth(&setup.raw_bearer)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                std::hint::black_box(response.bytes().await?.len());
+                Ok(())
+            })
+            .await?
+        };
+        report.add(&measure, variant, rate);
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Benchmarks of oauth-clients against oauth2-rs and raw reqwest, all against ONE local HTTP
+//! server on 127.0.0.1 (started here, stopped at the end).
+//!
+//! ```text
+//! cargo run --release -p oauth-clients-bench -- [--quick | --smoke]
+//! ```
+//!
+//! Rows, each measured for the project and its peers, interleaved, over several rounds (the
+//! table shows the median and the spread, min–max):
+//!
+//! 1. many tenants, each with its own client: peak RSS, open descriptors and the time to fetch
+//!    every tenant's token with 16 in flight (one child process per variant and round);
+//! 2. reading a cached token, 1 and 2 threads, against an `ArcSwap<Token>` load;
+//! 3. client credentials exchanges per second, 16 in flight;
+//! 4. authorized API GETs per second, 16 in flight;
+//! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
+//!
+//! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
+//! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
+
+mod cached;
+mod http;
+mod peers;
+mod report;
+mod server;
+mod stores;
+mod tenants;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use oauth_clients_core::TokenManager;
+
+use crate::peers::BenchResult;
+use crate::report::Report;
+
+/// How big a run is.
+struct Sizes {
+    name: &'static str,
+    rounds: usize,
+    tenants: usize,
+    cached_calls: u64,
+    exchanges: usize,
+    api_gets: usize,
+    store_tenants: &'static [usize],
+    /// Scales the store cycles of [`stores::cycles`].
+    store_scale: f64,
+}
+
+const FULL: Sizes = Sizes {
+    name: "full",
+    rounds: 5,
+    tenants: 10_000,
+    cached_calls: 5_000_000,
+    exchanges: 20_000,
+    api_gets: 40_000,
+    store_tenants: &[100, 1_000, 10_000],
+    store_scale: 1.0,
+};
+
+const QUICK: Sizes = Sizes {
+    name: "quick",
+    rounds: 3,
+    tenants: 2_000,
+    cached_calls: 1_000_000,
+    exchanges: 4_000,
+    api_gets: 8_000,
+    store_tenants: &[100, 1_000],
+    store_scale: 0.2,
+};
+
+const SMOKE: Sizes = Sizes {
+    name: "smoke",
+    rounds: 1,
+    tenants: 100,
+    cached_calls: 1_000,
+    exchanges: 20,
+    api_gets: 20,
+    store_tenants: &[100],
+    store_scale: 0.01,
+};
+
+/// `items` rotated by `round`, so that no variant always runs first (round 0 keeps the table's
+/// order).
+fn rotated<T: Copy>(items: &[T], round: usize) -> Vec<T> {
+    let shift = round % items.len().max(1);
+    items[shift..]
+        .iter()
+        .chain(&items[..shift])
+        .copied()
+        .collect()
+}
+
+fn run(sizes: &Sizes) -> BenchResult<String> {
+    let server = server::Server::start()?;
+    let base_url = server.base_url();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (setup, manager, swap, seeded) = runtime.block_on(async {
+        let setup = http::Setup::new(&base_url).await?;
+        let provider = peers::provider(&base_url)?;
+        let manager = TokenManager::new(peers::project_client(&provider, 1_000_000)?);
+        let swap = Arc::new(ArcSwap::new(manager.token().await?));
+        let mut seeded = Vec::new();
+        for kind in stores::VARIANTS {
+            for &tenants in sizes.store_tenants {
+                eprintln!("seeding {kind} with {tenants} tokens");
+                seeded.push(stores::seed(kind, tenants).await?);
+            }
+        }
+        BenchResult::Ok((setup, manager, swap, seeded))
+    })?;
+    let mut report = Report::default();
+    for round in 0..sizes.rounds {
+        eprintln!("round {} of {}", round + 1, sizes.rounds);
+        let order = rotated(&tenants::VARIANTS, round);
+        tenants::round(&mut report, sizes.tenants, &base_url, &order)?;
+        let order = rotated(&cached::VARIANTS, round);
+        cached::round(&mut report, &manager, &swap, sizes.cached_calls, &order)?;
+        runtime.block_on(async {
+            let order = rotated(&http::EXCHANGE_VARIANTS, round);
+            http::exchanges(&mut report, &setup, sizes.exchanges, &order).await?;
+            let order = rotated(&http::API_VARIANTS, round);
+            http::api_gets(&mut report, &setup, sizes.api_gets, &order).await?;
+            let shift = (round % stores::VARIANTS.len()) * sizes.store_tenants.len();
+            let order: Vec<_> = seeded[shift..].iter().chain(&seeded[..shift]).collect();
+            stores::round(&mut report, &order, sizes.store_scale, round as u64).await
+        })?;
+    }
+    drop(setup);
+    drop(runtime);
+    let issued = server.tokens_issued();
+    drop(server);
+    Ok(format!(
+        "oauth-clients bench ({} run: {} round(s), {} core(s); {issued} tokens issued by the \
+         local server)\n\n{}",
+        sizes.name,
+        sizes.rounds,
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        report.markdown()
+    ))
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(tenants::SUBCOMMAND) {
+        return match tenants::child_main(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("{}: {err}", tenants::SUBCOMMAND);
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => &FULL,
+        ["--quick"] => &QUICK,
+        ["--smoke"] => &SMOKE,
+        _ => {
+            eprintln!("usage: oauth-clients-bench [--quick | --smoke]");
+            return ExitCode::from(2);
+        }
+    };
+    match run(sizes) {
+        Ok(table) => {
+            println!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("bench failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Samples and the Markdown table.
+
+use std::collections::BTreeMap;
+
+/// Whether a larger figure is better (throughput) or worse (time, memory).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Lower,
+    Higher,
+}
+
+/// One line of the table: a measure of one variant, with a sample per round.
+pub struct Line {
+    pub row: &'static str,
+    pub measure: String,
+    pub unit: &'static str,
+    pub better: Better,
+    pub variant: String,
+    pub samples: Vec<f64>,
+}
+
+/// Every measure taken, in the order first seen.
+#[derive(Default)]
+pub struct Report {
+    lines: Vec<Line>,
+    index: BTreeMap<(String, String), usize>,
+}
+
+/// What a measure is: its row number, name, unit and direction.
+#[derive(Clone)]
+pub struct Measure {
+    pub row: &'static str,
+    pub name: String,
+    pub unit: &'static str,
+    pub better: Better,
+}
+
+impl Measure {
+    pub fn new(
+        row: &'static str,
+        name: impl Into<String>,
+        unit: &'static str,
+        better: Better,
+    ) -> Measure {
+        Measure {
+            row,
+            name: name.into(),
+            unit,
+            better,
+        }
+    }
+}
+
+impl Report {
+    /// Adds one round's figure for `variant` of `measure`.
+    pub fn add(&mut self, measure: &Measure, variant: &str, value: f64) {
+        let key = (measure.name.clone(), variant.to_owned());
+        let at = *self.index.entry(key).or_insert_with(|| {
+            self.lines.push(Line {
+                row: measure.row,
+                measure: measure.name.clone(),
+                unit: measure.unit,
+                better: measure.better,
+                variant: variant.to_owned(),
+                samples: Vec::new(),
+            });
+            self.lines.len() - 1
+        });
+        self.lines[at].samples.push(value);
+    }
+
+    /// The table, in Markdown, one group of lines per measure: median, spread (min–max) and
+    /// the ratio of each median to the measure's first line (oauth-clients in rows 1, 3 and 4,
+    /// `access_token()` in row 2, the memory store in row 5).
+    pub fn markdown(&self) -> String {
+        let mut out = String::from(
+            "| # | measure | variant | median | spread (min–max) | vs first line |\n\
+             |---|---|---|---:|---:|---:|\n",
+        );
+        let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (at, line) in self.lines.iter().enumerate() {
+            first_seen.entry(line.measure.as_str()).or_insert(at);
+        }
+        let mut lines: Vec<&Line> = self.lines.iter().collect();
+        lines.sort_by_key(|l| (l.row, first_seen[l.measure.as_str()]));
+        let mut first_of: BTreeMap<&str, f64> = BTreeMap::new();
+        for line in lines {
+            let median = median(&line.samples);
+            let base = *first_of.entry(line.measure.as_str()).or_insert(median);
+            let ratio = if base > 0.0 {
+                format!("{:.2}×", median / base)
+            } else {
+                "–".to_owned()
+            };
+            let direction = match line.better {
+                Better::Lower => "lower is better",
+                Better::Higher => "higher is better",
+            };
+            let (min, max) = spread(&line.samples);
+            out.push_str(&format!(
+                "| {} | {} ({}, {direction}) | {} | {} | {}–{} | {ratio} |\n",
+                line.row,
+                line.measure,
+                line.unit,
+                line.variant,
+                figure(median),
+                figure(min),
+                figure(max),
+            ));
+        }
+        out
+    }
+}
+
+fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+fn spread(samples: &[f64]) -> (f64, f64) {
+    let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if samples.is_empty() {
+        (0.0, 0.0)
+    } else {
+        (min, max)
+    }
+}
+
+/// Three significant digits or so, without exponent.
+fn figure(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude >= 100.0 {
+        format!("{value:.0}")
+    } else if magnitude >= 10.0 {
+        format!("{value:.1}")
+    } else if magnitude >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.3}")
+    }
+}

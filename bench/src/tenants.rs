@@ -1,0 +1,181 @@
+//! Row 1: many tenants, each with its own client, in a fresh child process per variant (so that
+//! peak RSS and open descriptors are the variant's own).
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use oauth_clients_core::TokenManager;
+
+use crate::peers::{
+    self, BenchResult, RawTenant, oauth2_client, oauth2_exchange, project_client, raw_exchange,
+};
+use crate::report::{Better, Measure, Report};
+
+/// The variants of row 1, in table order. `bare` is a process that builds nothing: the floor.
+pub const VARIANTS: [&str; 4] = ["oauth-clients", "oauth2-rs", "raw reqwest", "bare process"];
+
+/// Requests in flight while fetching every tenant's token.
+const IN_FLIGHT: usize = 16;
+
+/// The hidden subcommand a child runs.
+pub const SUBCOMMAND: &str = "__tenants";
+
+/// Runs one child per variant (in `order`) and adds its figures to `report`.
+pub fn round(
+    report: &mut Report,
+    tenants: usize,
+    base_url: &str,
+    order: &[&'static str],
+) -> BenchResult<()> {
+    let label = format!("{tenants} tenants");
+    let rss = Measure::new("1", format!("peak RSS, {label}"), "MiB", Better::Lower);
+    let fds = Measure::new("1", format!("open fds, {label}"), "count", Better::Lower);
+    let time = Measure::new(
+        "1",
+        format!("fetch every token, {label}, {IN_FLIGHT} in flight"),
+        "ms",
+        Better::Lower,
+    );
+    for variant in order {
+        let figures = run_child(variant, tenants, base_url)?;
+        report.add(&rss, variant, figures.rss_kib as f64 / 1024.0);
+        report.add(&fds, variant, figures.fds as f64);
+        if *variant != "bare process" {
+            report.add(&time, variant, figures.fetch_ms);
+        }
+    }
+    Ok(())
+}
+
+struct ChildFigures {
+    rss_kib: u64,
+    fds: u64,
+    fetch_ms: f64,
+}
+
+fn run_child(variant: &str, tenants: usize, base_url: &str) -> BenchResult<ChildFigures> {
+    let exe = std::env::current_exe()?;
+    let mut child = Command::new(exe)
+        .args([SUBCOMMAND, variant, &tenants.to_string(), base_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait()?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("the {variant} child ran over 300 s").into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(format!("the {variant} child failed: {}: {stderr}", output.status).into());
+    }
+    let value = |name: &str| {
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .ok_or_else(|| format!("the {variant} child printed no {name}"))
+    };
+    Ok(ChildFigures {
+        rss_kib: value("vm_hwm_kib")? as u64,
+        fds: value("fds")? as u64,
+        fetch_ms: value("fetch_ms")?,
+    })
+}
+
+/// The child: builds `tenants` clients of `variant`, fetches every token with 16 in flight,
+/// keeps them all, then prints its peak RSS, the descriptors open while the clients (and their
+/// connection pools) are alive, and the fetch time.
+pub fn child_main(args: &[String]) -> BenchResult<()> {
+    let [variant, tenants, base_url] = args else {
+        return Err(format!("usage: {SUBCOMMAND} VARIANT TENANTS BASE_URL").into());
+    };
+    let tenants: usize = tenants.parse()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let (fetch_ms, fds) = runtime.block_on(async {
+        match variant.as_str() {
+            "oauth-clients" => project(tenants, base_url).await,
+            "oauth2-rs" => oauth2_rs(tenants, base_url).await,
+            "raw reqwest" => raw(tenants, base_url).await,
+            "bare process" => Ok((0.0, open_fds()?)),
+            other => Err(format!("unknown variant {other}").into()),
+        }
+    })?;
+    println!("fetch_ms={fetch_ms}");
+    println!("fds={fds}");
+    println!("vm_hwm_kib={}", vm_hwm_kib()?);
+    Ok(())
+}
+
+/// Fetches with `IN_FLIGHT` requests in flight; the elapsed milliseconds.
+async fn fetch_all<F, T>(futures: impl Iterator<Item = F>) -> BenchResult<(f64, Vec<T>)>
+where
+    F: Future<Output = BenchResult<T>>,
+{
+    let start = Instant::now();
+    let results: Vec<BenchResult<T>> = futures_util::stream::iter(futures)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
+    let elapsed = start.elapsed().as_secs_f64() * 1000.0;
+    let kept = results.into_iter().collect::<BenchResult<Vec<T>>>()?;
+    Ok((elapsed, kept))
+}
+
+async fn project(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
+    let provider = peers::provider(base_url)?;
+    let managers = (0..tenants)
+        .map(|n| Ok(TokenManager::new(project_client(&provider, n)?)))
+        .collect::<BenchResult<Vec<_>>>()?;
+    let (ms, tokens) = fetch_all(
+        managers
+            .iter()
+            .map(|m| async move { Ok(m.access_token().await?) }),
+    )
+    .await?;
+    std::hint::black_box((&managers, tokens));
+    Ok((ms, open_fds()?))
+}
+
+async fn oauth2_rs(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
+    let http = peers::shared_reqwest()?;
+    let clients = (0..tenants)
+        .map(|n| oauth2_client(base_url, n))
+        .collect::<BenchResult<Vec<_>>>()?;
+    let (ms, tokens) = fetch_all(clients.iter().map(|c| oauth2_exchange(c, &http))).await?;
+    std::hint::black_box((&clients, &http, tokens));
+    Ok((ms, open_fds()?))
+}
+
+async fn raw(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
+    let http = peers::shared_reqwest()?;
+    let url: Arc<str> = format!("{base_url}/token").into();
+    let clients: Vec<RawTenant> = (0..tenants).map(RawTenant::new).collect();
+    let (ms, tokens) = fetch_all(clients.iter().map(|t| raw_exchange(&http, &url, t))).await?;
+    std::hint::black_box((&clients, &http, tokens));
+    Ok((ms, open_fds()?))
+}
+
+fn open_fds() -> BenchResult<usize> {
+    Ok(std::fs::read_dir("/proc/self/fd")?.count())
+}
+
+fn vm_hwm_kib() -> BenchResult<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM in /proc/self/status".into())
+}

@@ -1,0 +1,61 @@
+//! The bench runs end to end at its smallest (`--smoke`) and prints every row. No figure is
+//! checked: performance is shown by the bench, never asserted.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[test]
+fn the_smallest_run_prints_every_row() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oauth-clients-bench"))
+        .arg("--smoke")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the bench starts");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().expect("the bench runs").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the smoke run took over 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().expect("the bench's output");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}\n{stderr}",
+        output.status
+    );
+    let expected = [
+        ("1", "peak RSS", "oauth-clients"),
+        ("1", "peak RSS", "oauth2-rs"),
+        ("1", "peak RSS", "raw reqwest"),
+        ("1", "open fds", "oauth-clients"),
+        ("1", "fetch every token", "oauth2-rs"),
+        ("1", "fetch every token", "raw reqwest"),
+        ("2", "cached read, 1 thread", "oauth-clients access_token()"),
+        (
+            "2",
+            "cached read, 2 thread",
+            "ArcSwap load + AccessToken clone",
+        ),
+        ("3", "client_credentials exchanges", "oauth-clients"),
+        ("3", "client_credentials exchanges", "oauth2-rs"),
+        ("3", "client_credentials exchanges", "raw reqwest"),
+        ("4", "API GETs", "oauth-clients AuthorizedClient::send"),
+        ("4", "API GETs", "raw reqwest"),
+        ("5", "token put + get", "MemoryStore"),
+        ("5", "token put + get", "FileStore"),
+        ("5", "token put + get", "SqliteStore"),
+    ];
+    for (row, measure, variant) in expected {
+        let printed = stdout.lines().any(|line| {
+            line.starts_with(&format!("| {row} | {measure}"))
+                && line.contains(&format!("| {variant} |"))
+        });
+        assert!(printed, "no row {row} `{measure}` for {variant}:\n{stdout}");
+    }
+}
