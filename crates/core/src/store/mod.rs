@@ -1,12 +1,15 @@
 //! Token stores: where tokens live between requests, restarts and processes.
 //!
-//! One async trait, [`TokenStore`], with three implementations:
+//! One async trait, [`TokenStore`], with these implementations:
 //!
 //! - [`MemoryStore`], the default: tokens live as long as the process;
 //! - [`FileStore`]: one JSON file shared by every process on a machine (atomic replace, mode
 //!   0600, an advisory lock around every change, corrupt files moved aside and reported);
 //! - [`RedisStore`]: the shared store for services on several machines (JSON under a namespaced
 //!   key with a TTL, a lock taken with `SET NX PX` and released only by its owner).
+//!
+//! Stores that keep their tokens as text also implement [`RawTokenStore`] (any JSON text under a
+//! key), for wrappers that keep something else than a token's own JSON.
 //!
 //! Keys are the strings built by [`crate::TokenKey::storage_key`]; a store may namespace them
 //! further. Besides `get`, `put` and `delete`, every store offers a lock with an owner and an
@@ -23,10 +26,12 @@ use crate::token::Token;
 
 mod file;
 mod memory;
+mod raw;
 mod redis;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub use raw::{RawTokenStore, TokenLifetime};
 pub use redis::RedisStore;
 
 /// A place where tokens are kept, shared by every manager (and process) that uses it.
