@@ -197,7 +197,8 @@ pub(crate) struct Common {
         hide_env_values = true
     )]
     pub redirect_uri: Option<String>,
-    /// Where tokens are kept: `memory`, `file:PATH` or `redis://HOST:PORT/DB`.
+    /// Where tokens are kept: `memory`, `file:PATH`, `redis://HOST:PORT/DB` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (`?sslmode=require` for TLS).
     #[arg(long, value_name = "URI")]
     pub store: Option<String>,
     /// The most a vendor operation may take, every retry included, in seconds (default 30).

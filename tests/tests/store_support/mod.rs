@@ -1,7 +1,10 @@
-//! Shared pieces of the lifecycle and store tests: a real `redis-server` on loopback, a mock
-//! token endpoint that counts and rotates, and the helper process.
+//! Shared pieces of the lifecycle and store tests: a real `redis-server` on loopback, a real
+//! PostgreSQL server (`postgres.rs`), a mock token endpoint that counts and rotates, and the
+//! helper process.
 
 #![allow(dead_code)] // each test file uses part of this
+
+pub mod postgres;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +38,11 @@ pub struct TestCertificates {
 impl TestCertificates {
     /// A new CA and a certificate for `127.0.0.1` and `localhost`.
     pub fn new() -> TestCertificates {
+        TestCertificates::for_hosts(&["127.0.0.1", "localhost"])
+    }
+
+    /// A new CA and a certificate for `hosts` (IP addresses or names).
+    pub fn for_hosts(hosts: &[&str]) -> TestCertificates {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
         let ca_key = KeyPair::generate().expect("a CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
@@ -42,8 +50,8 @@ impl TestCertificates {
         let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
         let issuer = Issuer::new(ca, ca_key);
         let server_key = KeyPair::generate().expect("a server key");
-        let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("server parameters");
+        let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+        let params = CertificateParams::new(names).expect("server parameters");
         let server = params
             .signed_by(&server_key, &issuer)
             .expect("a server certificate");

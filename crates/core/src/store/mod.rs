@@ -6,7 +6,10 @@
 //! - [`FileStore`]: one JSON file shared by every process on a machine (atomic replace, mode
 //!   0600, an advisory lock around every change, corrupt files moved aside and reported);
 //! - [`RedisStore`]: the shared store for services on several machines (JSON under a namespaced
-//!   key with a TTL, a lock taken with `SET NX PX` and released only by its owner).
+//!   key with a TTL, a lock taken with `SET NX PX` and released only by its owner);
+//! - `PostgresStore` (feature `postgres`): the shared store in a PostgreSQL database (a row per
+//!   token, a row per lock, taken with one `INSERT … ON CONFLICT … WHERE` and released only by
+//!   its owner).
 //!
 //! Stores that keep their tokens as text also implement [`RawTokenStore`] (any JSON text under a
 //! key), for wrappers that keep something else than a token's own JSON.
@@ -26,11 +29,15 @@ use crate::token::Token;
 
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod raw;
 mod redis;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use raw::{RawTokenStore, TokenLifetime};
 pub use redis::RedisStore;
 
