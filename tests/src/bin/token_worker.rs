@@ -6,8 +6,9 @@
 //!              [--ca-file PEM]
 //! ```
 //!
-//! `SPEC` is `file:PATH`, `redis://…` or `postgres://…`. `--ca-file` trusts a test CA for an
-//! HTTPS token URL.
+//! `SPEC` is `file:PATH`, `redis://…` or `postgres://…`; when `OAUTH_CLIENTS_STORE_KEY` is set,
+//! the store is wrapped in an `EncryptedStore` with those keys. `--ca-file` trusts a test CA for
+//! an HTTPS token URL.
 //!
 //! Prints `key=value` lines: `distinct` (different access tokens seen in the first phase),
 //! `token` (one of them), `errors` and `auth_required` (failures in the rounds), `fetches`
@@ -20,7 +21,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oauth_clients_core::TokenStore;
 use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
-use oauth_clients_core::store::{FileStore, PostgresStore, RedisStore};
+use oauth_clients_core::store::{
+    EncryptedStore, EncryptionKeys, FileStore, PostgresStore, RawTokenStore, RedisStore,
+};
 use oauth_clients_core::{Client, ClientConfig, ClientOptions, Error, Provider, TokenManager};
 
 struct Args {
@@ -71,17 +74,27 @@ fn provider(token_url: &str) -> Result<Provider, Error> {
     Ok(Provider::from_yaml_str(&yaml, "token_worker")?)
 }
 
-/// The store of `spec`.
+/// The store of `spec`, encrypted when `OAUTH_CLIENTS_STORE_KEY` is set.
 fn open_store(spec: &str) -> Result<Arc<dyn TokenStore>, String> {
+    let keys = EncryptionKeys::from_env().map_err(|e| e.to_string())?;
+    fn wrap<S: RawTokenStore + 'static>(
+        store: S,
+        keys: Option<EncryptionKeys>,
+    ) -> Arc<dyn TokenStore> {
+        match keys {
+            Some(keys) => Arc::new(EncryptedStore::new(store, keys)),
+            None => Arc::new(store),
+        }
+    }
     if let Some(path) = spec.strip_prefix("file:") {
-        return Ok(Arc::new(FileStore::new(path)));
+        return Ok(wrap(FileStore::new(path), keys));
     }
     if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
         let store = PostgresStore::open(spec).map_err(|e| e.to_string())?;
-        return Ok(Arc::new(store));
+        return Ok(wrap(store, keys));
     }
     let store = RedisStore::open(spec).map_err(|e| e.to_string())?;
-    Ok(Arc::new(store))
+    Ok(wrap(store, keys))
 }
 
 /// A client of the worker vendor; with `ca_file`, its HTTP client trusts that CA.

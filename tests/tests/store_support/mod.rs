@@ -329,6 +329,18 @@ pub fn run_workers(
     tasks: usize,
     rounds: usize,
 ) -> Vec<WorkerReport> {
+    run_workers_with_env(processes, store, token_url, tasks, rounds, &[])
+}
+
+/// [`run_workers`] with environment variables set in each process (e.g. a store key).
+pub fn run_workers_with_env(
+    processes: usize,
+    store: &str,
+    token_url: &str,
+    tasks: usize,
+    rounds: usize,
+    env: &[(&str, &str)],
+) -> Vec<WorkerReport> {
     let start_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -345,6 +357,8 @@ pub fn run_workers(
                     &rounds.to_string(),
                 ])
                 .args(["--start-at-ms", &start_at.to_string()])
+                .env_remove("OAUTH_CLIENTS_STORE_KEY")
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

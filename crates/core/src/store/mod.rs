@@ -12,7 +12,7 @@
 //!   its owner).
 //!
 //! Stores that keep their tokens as text also implement [`RawTokenStore`] (any JSON text under a
-//! key), for wrappers that keep something else than a token's own JSON.
+//! key), on which `EncryptedStore` (feature `encryption`) encrypts every token at rest.
 //!
 //! Keys are the strings built by [`crate::TokenKey::storage_key`]; a store may namespace them
 //! further. Besides `get`, `put` and `delete`, every store offers a lock with an owner and an
@@ -27,6 +27,8 @@ use async_trait::async_trait;
 
 use crate::token::Token;
 
+#[cfg(feature = "encryption")]
+mod encrypted;
 mod file;
 mod memory;
 #[cfg(feature = "postgres")]
@@ -34,6 +36,8 @@ mod postgres;
 mod raw;
 mod redis;
 
+#[cfg(feature = "encryption")]
+pub use encrypted::{EncryptedStore, EncryptionKey, EncryptionKeys, STORE_KEY_ENV};
 pub use file::FileStore;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
