@@ -341,15 +341,41 @@ pub fn run_workers_with_env(
     rounds: usize,
     env: &[(&str, &str)],
 ) -> Vec<WorkerReport> {
+    let launchers = vec![Vec::new(); processes];
+    run_workers_in(&launchers, store, token_url, tasks, rounds, env, &[])
+}
+
+/// [`run_workers_with_env`] with one process per launcher: a command prefix the helper runs
+/// under (e.g. `ip netns exec NAME`; empty to run it directly), and `extra` arguments.
+pub fn run_workers_in(
+    launchers: &[Vec<String>],
+    store: &str,
+    token_url: &str,
+    tasks: usize,
+    rounds: usize,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> Vec<WorkerReport> {
     let start_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
         + 1500;
-    let children: Vec<Child> = (0..processes)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_token_worker"))
+    let worker = env!("CARGO_BIN_EXE_token_worker");
+    let children: Vec<Child> = launchers
+        .iter()
+        .map(|launcher| {
+            let mut command = match launcher.split_first() {
+                Some((program, args)) => {
+                    let mut command = Command::new(program);
+                    command.args(args).arg(worker);
+                    command
+                }
+                None => Command::new(worker),
+            };
+            command
                 .args(["--store", store, "--token-url", token_url])
+                .args(extra)
                 .args([
                     "--tasks",
                     &tasks.to_string(),
