@@ -223,7 +223,17 @@ fn associated_data(kid: &str, key: &str) -> Vec<u8> {
     format!("{FORMAT}\0{VERSION}\0{kid}\0{key}").into_bytes()
 }
 
-/// A store that encrypts every token it keeps in `S` (see the [module docs](self)).
+/// A store that encrypts every token it keeps in `S`.
+///
+/// Each token's storage JSON is encrypted with XChaCha20-Poly1305 under the current key of
+/// [`EncryptionKeys`], with a random nonce, and kept through [`RawTokenStore::put_raw`] as a
+/// JSON envelope that names the key id; the storage key and the key id are the associated data,
+/// so a value moved to another key or relabelled fails to decrypt. Values written with an older
+/// key are read, and move to the current key at their next write. A value that fails
+/// authentication, is not an envelope, or names a key id not given is
+/// [`StoreErrorKind::Corrupt`]; messages name the storage key and the key id, never key
+/// material or token values. Locks, deletes and listing go to `S` unchanged (keys are not
+/// secret).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), oauth_clients_core::StoreError> {
