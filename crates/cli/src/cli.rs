@@ -259,7 +259,10 @@ pub(crate) struct Common {
         hide_env_values = true
     )]
     pub redirect_uri: Option<String>,
-    /// Where tokens are kept: `memory`, `file:PATH`, `sqlite:PATH` or `redis://HOST:PORT/DB`.
+    /// Where tokens are kept: `memory`, `file:PATH`, `sqlite:PATH`, `redis://HOST:PORT/DB` or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DB` (`?sslmode=require` for TLS). With
+    /// OAUTH_CLIENTS_STORE_KEY=ID:BASE64 (32 bytes; older `ID:BASE64` keys may follow, after
+    /// commas), tokens in a file, SQLite, Redis or PostgreSQL store are encrypted at rest.
     #[arg(long, value_name = "URI")]
     pub store: Option<String>,
     /// The most a vendor operation may take, every retry included, in seconds (default 30).

@@ -24,6 +24,7 @@ fn oauth_clients(sandbox: Option<&Sandbox>) -> Command {
         "OAUTH_CLIENT_SECRET",
         "OAUTH_USERNAME",
         "OAUTH_PASSWORD",
+        "OAUTH_CLIENTS_STORE_KEY",
     ] {
         command.env_remove(name);
     }
@@ -388,6 +389,83 @@ fn two_processes_sharing_a_file_store_make_one_token_request() -> TestResult {
         token(&third)?["access_token"]
     );
     assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
+    Ok(())
+}
+
+#[test]
+fn a_store_key_keeps_tokens_encrypted_in_the_file() -> TestResult {
+    let sandbox = Sandbox::start(SandboxConfig::default())?;
+    let store = temp_path("encrypted-tokens.json");
+    remove_store(&store);
+    let spec = format!("file:{}", store.display());
+    let key = format!("k1:{}", "QUJD".repeat(10) + "QUI=");
+    let token = |key: Option<&str>| {
+        let mut command = oauth_clients(Some(&sandbox));
+        command
+            .args([
+                "token",
+                "procurify",
+                "--var",
+                "domain=acme",
+                "--store",
+                &spec,
+            ])
+            .args(rewrite_args(&sandbox));
+        if let Some(key) = key {
+            command.env("OAUTH_CLIENTS_STORE_KEY", key);
+        }
+        run(&mut command)
+    };
+    let first = token(Some(&key))?;
+    let dump = std::fs::read_to_string(&store).unwrap_or_default();
+    let second = token(Some(&key))?;
+    let requests = sandbox.token_requests(Vendor::Procurify);
+    let other_key = token(Some(&format!("k1:{}", "A".repeat(43))))?;
+    let after = token(Some(&key))?;
+    let requests_after = sandbox.token_requests(Vendor::Procurify);
+    remove_store(&store);
+    for output in [&first, &second] {
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    }
+    let access = serde_json::from_slice::<Value>(&first.stdout)?["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    assert!(!access.is_empty());
+    assert!(
+        !dump.contains(&access),
+        "the file holds no token in clear: {dump}"
+    );
+    assert!(dump.contains("oauth-clients-encrypted-token"), "{dump}");
+    let again = serde_json::from_slice::<Value>(&second.stdout)?;
+    assert_eq!(
+        again["access_token"],
+        access.as_str(),
+        "read back with the key"
+    );
+    assert_eq!(requests, 1);
+    // Another key under the same id cannot read it and says so, without key material; the
+    // token is left as it is (not replaced by a new one), and the right key still reads it.
+    assert_eq!(
+        other_key.status.code(),
+        Some(1),
+        "{}",
+        text(&other_key.stderr)
+    );
+    let stderr = text(&other_key.stderr);
+    assert!(
+        stderr.contains("failed authentication with key `k1`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&"A".repeat(43)), "{stderr}");
+    let kept = serde_json::from_slice::<Value>(&after.stdout)?;
+    assert_eq!(
+        kept["access_token"],
+        access.as_str(),
+        "{}",
+        text(&after.stderr)
+    );
+    assert_eq!(requests_after, 1, "no token was fetched to replace it");
     Ok(())
 }
 

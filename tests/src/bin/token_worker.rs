@@ -3,20 +3,29 @@
 //!
 //! ```text
 //! token_worker --store SPEC --token-url URL [--tasks N] [--rounds R] [--start-at-ms UNIX_MS]
+//!              [--ca-file PEM]
 //! ```
 //!
-//! `SPEC` is `file:PATH`, `sqlite:PATH` or a Redis URL. Prints `key=value` lines: `distinct`
-//! (different access tokens seen in the first phase), `token` (one of them), `errors` and
-//! `auth_required` (failures in the rounds), `fetches` (token requests this process made).
+//! `SPEC` is `file:PATH`, `sqlite:PATH`, `redis://…` or `postgres://…`; when `OAUTH_CLIENTS_STORE_KEY` is set,
+//! the store is wrapped in an `EncryptedStore` with those keys. `--ca-file` trusts a test CA for
+//! an HTTPS token URL.
+//!
+//! Prints `key=value` lines: `distinct` (different access tokens seen in the first phase),
+//! `token` (one of them), `errors` and `auth_required` (failures in the rounds), `fetches`
+//! (token requests this process made).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oauth_clients_core::TokenStore;
 use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
-use oauth_clients_core::store::{FileStore, RedisStore, SqliteStore};
-use oauth_clients_core::{Client, ClientConfig, Error, Provider, TokenManager};
+use oauth_clients_core::store::{
+    EncryptedStore, EncryptionKeys, FileStore, PostgresStore, RawTokenStore, RedisStore,
+    SqliteStore,
+};
+use oauth_clients_core::{Client, ClientConfig, ClientOptions, Error, Provider, TokenManager};
 
 struct Args {
     store: String,
@@ -24,6 +33,7 @@ struct Args {
     tasks: usize,
     rounds: usize,
     start_at_ms: u64,
+    ca_file: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -33,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         tasks: 100,
         rounds: 0,
         start_at_ms: 0,
+        ca_file: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -44,6 +55,7 @@ fn parse_args() -> Result<Args, String> {
             "--tasks" => args.tasks = number()? as usize,
             "--rounds" => args.rounds = number()? as usize,
             "--start-at-ms" => args.start_at_ms = number()?,
+            "--ca-file" => args.ca_file = Some(value.clone()),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -63,18 +75,53 @@ fn provider(token_url: &str) -> Result<Provider, Error> {
     Ok(Provider::from_yaml_str(&yaml, "token_worker")?)
 }
 
-async fn run(args: Args) -> Result<(), String> {
+/// The store of `spec`, encrypted when `OAUTH_CLIENTS_STORE_KEY` is set.
+fn open_store(spec: &str) -> Result<Arc<dyn TokenStore>, String> {
+    let keys = EncryptionKeys::from_env().map_err(|e| e.to_string())?;
+    fn wrap<S: RawTokenStore + 'static>(
+        store: S,
+        keys: Option<EncryptionKeys>,
+    ) -> Arc<dyn TokenStore> {
+        match keys {
+            Some(keys) => Arc::new(EncryptedStore::new(store, keys)),
+            None => Arc::new(store),
+        }
+    }
+    if let Some(path) = spec.strip_prefix("file:") {
+        return Ok(wrap(FileStore::new(path), keys));
+    }
+    if let Some(path) = spec.strip_prefix("sqlite:") {
+        return Ok(wrap(SqliteStore::new(path), keys));
+    }
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        let store = PostgresStore::open(spec).map_err(|e| e.to_string())?;
+        return Ok(wrap(store, keys));
+    }
+    let store = RedisStore::open(spec).map_err(|e| e.to_string())?;
+    Ok(wrap(store, keys))
+}
+
+/// A client of the worker vendor; with `ca_file`, its HTTP client trusts that CA.
+fn client(args: &Args) -> Result<Client, String> {
     let provider = provider(&args.token_url).map_err(|e| e.to_string())?;
     let config = ClientConfig::new("worker-client").secret(SecretString::from("worker-secret"));
-    let client = Client::new(provider, config).map_err(|e| e.to_string())?;
-    let store: std::sync::Arc<dyn TokenStore> = if let Some(path) = args.store.strip_prefix("file:")
-    {
-        std::sync::Arc::new(FileStore::new(path))
-    } else if let Some(path) = args.store.strip_prefix("sqlite:") {
-        std::sync::Arc::new(SqliteStore::new(path))
-    } else {
-        std::sync::Arc::new(RedisStore::open(&args.store).map_err(|e| e.to_string())?)
-    };
+    let mut options = ClientOptions::default();
+    if let Some(path) = &args.ca_file {
+        let pem = std::fs::read(path).map_err(|e| format!("--ca-file {path}: {e}"))?;
+        let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("--ca-file: {e}"))?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .add_root_certificate(ca)
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        options = options.http_client(http);
+    }
+    Client::with_options(provider, config, options).map_err(|e| e.to_string())
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let client = client(&args)?;
+    let store = open_store(&args.store)?;
     let manager = TokenManager::builder(client).store(store).build();
 
     let now_ms = SystemTime::now()

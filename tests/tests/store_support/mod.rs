@@ -1,7 +1,10 @@
-//! Shared pieces of the lifecycle and store tests: a real `redis-server` on loopback, a mock
-//! token endpoint that counts and rotates, and the helper process.
+//! Shared pieces of the lifecycle and store tests: a real `redis-server` on loopback, a real
+//! PostgreSQL server (`postgres.rs`), a mock token endpoint that counts and rotates, and the
+//! helper process.
 
 #![allow(dead_code)] // each test file uses part of this
+
+pub mod postgres;
 
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +38,11 @@ pub struct TestCertificates {
 impl TestCertificates {
     /// A new CA and a certificate for `127.0.0.1` and `localhost`.
     pub fn new() -> TestCertificates {
+        TestCertificates::for_hosts(&["127.0.0.1", "localhost"])
+    }
+
+    /// A new CA and a certificate for `hosts` (IP addresses or names).
+    pub fn for_hosts(hosts: &[&str]) -> TestCertificates {
         use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
         let ca_key = KeyPair::generate().expect("a CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
@@ -42,8 +50,8 @@ impl TestCertificates {
         let ca_cert = ca.self_signed(&ca_key).expect("a CA certificate");
         let issuer = Issuer::new(ca, ca_key);
         let server_key = KeyPair::generate().expect("a server key");
-        let params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-            .expect("server parameters");
+        let names: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+        let params = CertificateParams::new(names).expect("server parameters");
         let server = params
             .signed_by(&server_key, &issuer)
             .expect("a server certificate");
@@ -321,15 +329,53 @@ pub fn run_workers(
     tasks: usize,
     rounds: usize,
 ) -> Vec<WorkerReport> {
+    run_workers_with_env(processes, store, token_url, tasks, rounds, &[])
+}
+
+/// [`run_workers`] with environment variables set in each process (e.g. a store key).
+pub fn run_workers_with_env(
+    processes: usize,
+    store: &str,
+    token_url: &str,
+    tasks: usize,
+    rounds: usize,
+    env: &[(&str, &str)],
+) -> Vec<WorkerReport> {
+    let launchers = vec![Vec::new(); processes];
+    run_workers_in(&launchers, store, token_url, tasks, rounds, env, &[])
+}
+
+/// [`run_workers_with_env`] with one process per launcher: a command prefix the helper runs
+/// under (e.g. `ip netns exec NAME`; empty to run it directly), and `extra` arguments.
+pub fn run_workers_in(
+    launchers: &[Vec<String>],
+    store: &str,
+    token_url: &str,
+    tasks: usize,
+    rounds: usize,
+    env: &[(&str, &str)],
+    extra: &[&str],
+) -> Vec<WorkerReport> {
     let start_at = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
         + 1500;
-    let children: Vec<Child> = (0..processes)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_token_worker"))
+    let worker = env!("CARGO_BIN_EXE_token_worker");
+    let children: Vec<Child> = launchers
+        .iter()
+        .map(|launcher| {
+            let mut command = match launcher.split_first() {
+                Some((program, args)) => {
+                    let mut command = Command::new(program);
+                    command.args(args).arg(worker);
+                    command
+                }
+                None => Command::new(worker),
+            };
+            command
                 .args(["--store", store, "--token-url", token_url])
+                .args(extra)
                 .args([
                     "--tasks",
                     &tasks.to_string(),
@@ -337,6 +383,8 @@ pub fn run_workers(
                     &rounds.to_string(),
                 ])
                 .args(["--start-at-ms", &start_at.to_string()])
+                .env_remove("OAUTH_CLIENTS_STORE_KEY")
+                .envs(env.iter().copied())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()

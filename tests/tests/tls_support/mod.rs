@@ -54,6 +54,8 @@ impl Pki {
     }
 
     fn server_config(&self) -> Arc<ServerConfig> {
+        // Through `tokio_rustls`: the CLI's tests share this file and have no `rustls` of their own.
+        #[allow(unused_qualifications)]
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.clone()));
         let config = ServerConfig::builder_with_provider(provider)

@@ -9,7 +9,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{StoreError, StoreErrorKind, TokenStore, now_unix_ms};
+use super::{
+    RawTokenStore, StoreError, StoreErrorKind, TokenLifetime, TokenStore, now_unix_ms, raw,
+};
 use crate::token::Token;
 
 const FORMAT: &str = "oauth-clients-token-store";
@@ -267,23 +269,16 @@ fn open_private(path: &Path, truncate: bool) -> std::io::Result<File> {
     options.open(path)
 }
 
-fn decode(value: &serde_json::Value) -> Option<Token> {
-    Token::from_storage_json(&value.to_string()).ok()
-}
-
 #[async_trait]
 impl TokenStore for FileStore {
     async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
-        let key = key.to_owned();
-        let (found, corrupt) = self
-            .with_document(move |doc| (false, doc.tokens.get(&key).cloned()))
-            .await?;
-        if let Some(err) = corrupt {
-            return Err(err);
-        }
-        match found {
+        match self.get_raw(key).await? {
             None => Ok(None),
-            Some(value) => decode(&value).map(Some).ok_or_else(|| {
+            Some(json) if raw::is_encrypted(&json) => Err(self.err(
+                StoreErrorKind::Unreadable,
+                format!("the token under {key} {}", raw::ENCRYPTED_WITHOUT_KEY),
+            )),
+            Some(json) => Token::from_storage_json(&json).map(Some).map_err(|_| {
                 self.err(
                     StoreErrorKind::Corrupt,
                     "a stored token has an unexpected shape; delete it or the file",
@@ -293,21 +288,8 @@ impl TokenStore for FileStore {
     }
 
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        let value: serde_json::Value =
-            serde_json::from_str(&token.to_storage_json()).map_err(|e| {
-                self.err(
-                    StoreErrorKind::Unavailable,
-                    format!("could not encode the token: {e}"),
-                )
-            })?;
-        let key = key.to_owned();
-        // A corrupt file was moved aside and reported (logged); the token is in a new file.
-        self.with_document(move |doc| {
-            doc.tokens.insert(key, value);
-            (true, ())
-        })
-        .await
-        .map(|(out, _)| out)
+        self.put_raw(key, &token.to_storage_json(), TokenLifetime::of(token))
+            .await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -371,6 +353,43 @@ impl TokenStore for FileStore {
             } else {
                 (false, false)
             }
+        })
+        .await
+        .map(|(out, _)| out)
+    }
+}
+
+#[async_trait]
+impl RawTokenStore for FileStore {
+    async fn get_raw(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        let (found, corrupt) = self
+            .with_document(move |doc| (false, doc.tokens.get(&key).map(|v| v.to_string())))
+            .await?;
+        match corrupt {
+            Some(err) => Err(err),
+            None => Ok(found),
+        }
+    }
+
+    async fn put_raw(
+        &self,
+        key: &str,
+        raw: &str,
+        _lifetime: TokenLifetime,
+    ) -> Result<(), StoreError> {
+        // serde_json's message gives a line and column, never the content.
+        let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+            self.err(
+                StoreErrorKind::Unavailable,
+                format!("the value to store is not JSON: {e}"),
+            )
+        })?;
+        let key = key.to_owned();
+        // A corrupt file was moved aside and reported (logged); the value is in a new file.
+        self.with_document(move |doc| {
+            doc.tokens.insert(key, value);
+            (true, ())
         })
         .await
         .map(|(out, _)| out)

@@ -11,6 +11,12 @@
 //! - `SqliteStore` (cargo feature `sqlite`): an embedded database file shared by every process
 //!   on a machine, for many keys (one row per key: a refresh writes one row, not the whole
 //!   store; WAL mode, `synchronous=FULL`, mode 0600, locks as rows with owner and expiry).
+//! - `PostgresStore` (cargo feature `postgres`): the shared store in a PostgreSQL database (a
+//!   row per token, a row per lock, taken with one `INSERT … ON CONFLICT … WHERE` and released
+//!   only by its owner).
+//!
+//! Stores that keep their tokens as text also implement [`RawTokenStore`] (any JSON text under a
+//! key), on which `EncryptedStore` (cargo feature `encryption`) encrypts every token at rest.
 //!
 //! Keys are the strings built by [`crate::TokenKey::storage_key`]; a store may namespace them
 //! further. Besides `get`, `put` and `delete`, every store offers a lock with an owner and an
@@ -25,15 +31,25 @@ use async_trait::async_trait;
 
 use crate::token::Token;
 
+#[cfg(feature = "encryption")]
+mod encrypted;
 mod file;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod raw;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+#[cfg(feature = "encryption")]
+pub use encrypted::{EncryptedStore, EncryptionKey, EncryptionKeys, STORE_KEY_ENV};
 pub use file::FileStore;
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use raw::{RawTokenStore, TokenLifetime};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 #[cfg(feature = "sqlite")]
@@ -110,6 +126,10 @@ pub enum StoreErrorKind {
     InvalidConfig,
     /// The stored data was written by a newer version of oauth-clients; it is left as it is.
     NewerFormat,
+    /// The stored value cannot be read by this process, though it may be sound: encrypted with
+    /// a key it was not given, or not encrypted where it should be. It is left as it is (a
+    /// token manager reports it rather than replacing the token).
+    Unreadable,
 }
 
 /// A token store failed. `Display` names the store and the operation, never token material.

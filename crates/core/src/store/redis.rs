@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use tokio::sync::OnceCell;
 
-use super::{StoreError, StoreErrorKind, TokenStore};
+use super::{RawTokenStore, StoreError, StoreErrorKind, TokenLifetime, TokenStore, raw};
 use crate::token::{Token, now_unix};
 
 /// Releases a lock only when its value is still the caller's owner token.
@@ -154,11 +154,11 @@ impl RedisStore {
             .cloned()
     }
 
-    fn ttl_ms(&self, token: &Token) -> u64 {
-        let keep = if token.refresh_token().is_some() {
+    fn ttl_ms(&self, lifetime: TokenLifetime) -> u64 {
+        let keep = if lifetime.refreshable() {
             self.refresh_token_ttl
         } else {
-            match token.expires_at_unix() {
+            match lifetime.expires_at_unix() {
                 Some(expires) => Duration::from_secs(expires.saturating_sub(now_unix()).max(1)),
                 None => self.refresh_token_ttl,
             }
@@ -170,14 +170,13 @@ impl RedisStore {
 #[async_trait]
 impl TokenStore for RedisStore {
     async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
-        let mut conn = self.connection().await?;
-        let json: Option<String> = redis::cmd("GET")
-            .arg(self.token_key(key))
-            .query_async(&mut conn)
-            .await
-            .map_err(|e| self.err("GET", &e))?;
-        match json {
+        match self.get_raw(key).await? {
             None => Ok(None),
+            Some(json) if raw::is_encrypted(&json) => Err(StoreError::new(
+                StoreErrorKind::Unreadable,
+                self.name.clone(),
+                format!("the token under {key} {}", raw::ENCRYPTED_WITHOUT_KEY),
+            )),
             Some(json) => Token::from_storage_json(&json).map(Some).map_err(|e| {
                 StoreError::new(
                     StoreErrorKind::Corrupt,
@@ -227,15 +226,8 @@ impl TokenStore for RedisStore {
     }
 
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        let mut conn = self.connection().await?;
-        redis::cmd("SET")
-            .arg(self.token_key(key))
-            .arg(token.to_storage_json())
-            .arg("PX")
-            .arg(self.ttl_ms(token))
-            .query_async::<()>(&mut conn)
+        self.put_raw(key, &token.to_storage_json(), TokenLifetime::of(token))
             .await
-            .map_err(|e| self.err("SET", &e))
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -271,6 +263,35 @@ impl TokenStore for RedisStore {
             .await
             .map_err(|e| self.err("unlock script", &e))?;
         Ok(deleted == 1)
+    }
+}
+
+#[async_trait]
+impl RawTokenStore for RedisStore {
+    async fn get_raw(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.connection().await?;
+        redis::cmd("GET")
+            .arg(self.token_key(key))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.err("GET", &e))
+    }
+
+    async fn put_raw(
+        &self,
+        key: &str,
+        raw: &str,
+        lifetime: TokenLifetime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.connection().await?;
+        redis::cmd("SET")
+            .arg(self.token_key(key))
+            .arg(raw)
+            .arg("PX")
+            .arg(self.ttl_ms(lifetime))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| self.err("SET", &e))
     }
 }
 

@@ -9,7 +9,10 @@ use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::Semaphore;
 
-use super::{MAX_LISTED_KEYS, StoreError, StoreErrorKind, TokenStore, now_unix_ms};
+use super::{
+    MAX_LISTED_KEYS, RawTokenStore, StoreError, StoreErrorKind, TokenLifetime, TokenStore,
+    now_unix_ms, raw,
+};
 use crate::token::Token;
 
 /// The version of the schema this code reads and writes (SQLite's `user_version`).
@@ -358,18 +361,41 @@ fn millis(ms: u64) -> i64 {
 }
 
 #[async_trait]
+impl RawTokenStore for SqliteStore {
+    async fn get_raw(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let key = key.to_owned();
+        self.call("reading a token", move |conn| {
+            conn.prepare_cached("SELECT token FROM tokens WHERE key = ?1")?
+                .query_row([key], |row| row.get::<_, String>(0))
+                .optional()
+        })
+        .await
+    }
+
+    async fn put_raw(
+        &self,
+        key: &str,
+        raw: &str,
+        _lifetime: TokenLifetime,
+    ) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        let json = raw.to_owned();
+        self.call("storing a token", move |conn| {
+            write(conn, PUT, params![key, json, millis(now_unix_ms())]).map(drop)
+        })
+        .await
+    }
+}
+
+#[async_trait]
 impl TokenStore for SqliteStore {
     async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
-        let key = key.to_owned();
-        let json = self
-            .call("reading a token", move |conn| {
-                conn.prepare_cached("SELECT token FROM tokens WHERE key = ?1")?
-                    .query_row([key], |row| row.get::<_, String>(0))
-                    .optional()
-            })
-            .await?;
-        match json {
+        match self.get_raw(key).await? {
             None => Ok(None),
+            Some(json) if raw::is_encrypted(&json) => Err(self.inner.err(
+                StoreErrorKind::Unreadable,
+                format!("the token under {key} {}", raw::ENCRYPTED_WITHOUT_KEY),
+            )),
             Some(json) => Token::from_storage_json(&json)
                 .map(Some)
                 .map_err(|_| self.corrupt_row()),
@@ -377,12 +403,8 @@ impl TokenStore for SqliteStore {
     }
 
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        let key = key.to_owned();
         let json = token.to_storage_json();
-        self.call("storing a token", move |conn| {
-            write(conn, PUT, params![key, json, millis(now_unix_ms())]).map(drop)
-        })
-        .await
+        self.put_raw(key, &json, TokenLifetime::of(token)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
