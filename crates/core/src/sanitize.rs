@@ -95,6 +95,7 @@ impl Sanitizer {
     /// Sanitizes a short text: secrets scrubbed, control characters escaped, white space
     /// collapsed, at most `cap` characters (an ellipsis marks a cut).
     pub(crate) fn clean(&self, text: &str, cap: usize) -> String {
+        let text = self.bounded(text, cap);
         let scrubbed = scrub_opaque_runs(&scrub_keyed_values(&self.scrub_known(text)));
         cap_chars(&escape_and_collapse(&scrubbed), cap)
     }
@@ -103,8 +104,24 @@ impl Sanitizer {
     /// request id): like [`Sanitizer::clean`], but long opaque runs are kept (a request id or a
     /// URL's path is useful, and known secrets are scrubbed all the same).
     pub(crate) fn clean_shown(&self, text: &str, cap: usize) -> String {
+        let text = self.bounded(text, cap);
         let scrubbed = scrub_keyed_values(&self.scrub_known(text));
         cap_chars(&escape_and_collapse(&scrubbed), cap)
+    }
+
+    /// The start of `text` that can matter for `cap` characters shown: far more than `cap`
+    /// (white space collapses), cut so that no secret and no opaque run is left half there.
+    /// Work stays proportional to what is shown, not to a vendor's megabyte of text.
+    fn bounded<'t>(&self, text: &'t str, cap: usize) -> &'t str {
+        let limit = cap
+            .saturating_mul(16)
+            .saturating_add(self.longest_form())
+            .saturating_add(4096);
+        if text.len() <= limit {
+            return text;
+        }
+        let cut = floor_char_boundary(text, limit - self.longest_form());
+        text[..cut].trim_end_matches(is_opaque)
     }
 
     fn longest_form(&self) -> usize {
@@ -228,7 +245,9 @@ fn json_escape(s: &str) -> Option<(char, usize)> {
 
 fn html_escape(s: &str) -> Option<(char, usize)> {
     let rest = s.strip_prefix('&')?;
-    let end = rest.find(';').filter(|&end| end <= 10)?;
+    // Only the next few bytes: an entity is short, and searching the whole rest for every `&`
+    // would take time quadratic in the text's length.
+    let end = rest.bytes().take(11).position(|b| b == b';')?;
     let entity = &rest[..end];
     let c = match entity {
         "amp" => '&',
@@ -351,7 +370,13 @@ fn redact_ranges(text: &str, mut ranges: Vec<Range<usize>>) -> String {
 fn scrub_keyed_values(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut ranges = Vec::new();
+    // The end of the last value found: a separator inside it belongs to that value (scanning
+    // again from it would take time quadratic in the text's length).
+    let mut covered_until = 0;
     for (at, _) in text.match_indices([':', '=']) {
+        if at < covered_until {
+            continue;
+        }
         // The name before the separator, possibly quoted, possibly followed by spaces.
         let mut end = at;
         while end > 0 && matches!(bytes[end - 1], b' ' | b'\t' | b'"' | b'\'') {
@@ -391,6 +416,7 @@ fn scrub_keyed_values(text: &str) -> String {
             value_end += if b == b'\\' { 2 } else { 1 };
         }
         let value_end = value_end.min(bytes.len());
+        covered_until = value_end;
         if value_end > value_start
             && text.is_char_boundary(value_start)
             && text.is_char_boundary(value_end)
@@ -512,6 +538,39 @@ impl Sanitizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Texts that once took time quadratic in their length (found by fuzzing): a megabyte of
+    /// them is sanitized like any other text. (A regression shows as a test that does not end.)
+    #[test]
+    fn pathological_megabytes_are_sanitized() {
+        let sanitizer = Sanitizer::new().with(&["s3cret-value"]);
+        for unit in ["&", "password:", "token=&amp;"] {
+            let text = format!("{} s3cret-value", unit.repeat((1 << 20) / unit.len()));
+            let shown = sanitizer.clean(&text, 200);
+            assert!(shown.chars().count() <= 201, "{unit}");
+            assert!(!shown.contains("s3cret-value"), "{unit}");
+            let excerpt = sanitizer.excerpt(text.as_bytes());
+            assert!(!excerpt.contains("s3cret-value"), "{unit}");
+        }
+    }
+
+    #[test]
+    fn a_long_text_is_cut_before_scrubbing_without_showing_half_a_secret() {
+        let sanitizer = Sanitizer::new().with(&["s3cret-value-0123456789"]);
+        // White space collapses, so the cut text still fills what is shown; a secret and an
+        // opaque run straddle every possible cut.
+        // The cut falls about 7.3 KB in for a cap of 200: the secret and the run start around it.
+        for pad in (7_000..7_500).step_by(7) {
+            let text = format!(
+                "start{} s3cret-value-0123456789 {}",
+                " ".repeat(pad),
+                "Zq7".repeat(30_000)
+            );
+            let shown = sanitizer.clean(&text, 200);
+            assert!(!shown.contains("s3cret"), "{pad}: {shown}");
+            assert!(!shown.contains("Zq7Zq7Zq7"), "{pad}: {shown}");
+        }
+    }
 
     fn excerpt(body: &str, known: &[&str]) -> String {
         Sanitizer::new().with(known).excerpt(body.as_bytes())
