@@ -33,12 +33,16 @@ const MIN_SECRET_LEN: usize = 4;
 const REDACTED: &str = "[redacted]";
 
 /// The known secrets of one exchange, and the sanitizer that scrubs them.
+///
+/// Cheap to make and to clone: every request has one, and most never show any text. The
+/// encoded forms of the secrets are computed the first time a text is scrubbed.
 #[derive(Clone, Default)]
 pub(crate) struct Sanitizer {
-    /// Literal forms to find in the text as it is (base64 forms), longest first.
-    literals: Vec<String>,
     /// Raw secret values to find in every decoded view of the text, longest first.
     values: Vec<String>,
+    /// Literal forms to find in the text as it is (base64 forms), longest first; made from
+    /// `values` when first needed.
+    literals: std::sync::OnceLock<Vec<String>>,
 }
 
 impl Sanitizer {
@@ -54,21 +58,30 @@ impl Sanitizer {
         }
         self.values.push(secret.to_owned());
         self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        // Base64 of the secret, and of the forms it takes in a request body, at any offset.
-        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        let json = json.trim_matches('"').to_owned();
-        let encoded_forms = [secret.to_owned(), form, json];
-        let literals: Vec<String> = encoded_forms
-            .iter()
-            .flat_map(|form| base64_forms(form.as_bytes()))
-            .collect();
-        for literal in literals {
-            if literal.len() >= MIN_SECRET_LEN && !self.literals.contains(&literal) {
-                self.literals.push(literal);
+        self.literals = std::sync::OnceLock::new();
+    }
+
+    /// The base64 forms of every secret, and of the forms it takes in a request body, at any
+    /// offset; longest first.
+    fn literals(&self) -> &[String] {
+        self.literals.get_or_init(|| {
+            let mut literals: Vec<String> = Vec::new();
+            for secret in &self.values {
+                let form: String =
+                    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                let json = serde_json::to_string(secret).unwrap_or_default();
+                let json = json.trim_matches('"').to_owned();
+                for encoded in [secret.clone(), form, json] {
+                    for literal in base64_forms(encoded.as_bytes()) {
+                        if literal.len() >= MIN_SECRET_LEN && !literals.contains(&literal) {
+                            literals.push(literal);
+                        }
+                    }
+                }
             }
-        }
-        self.literals.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            literals.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            literals
+        })
     }
 
     /// Adds several known secret values.
@@ -127,7 +140,7 @@ impl Sanitizer {
     fn longest_form(&self) -> usize {
         // An encoded form is at most 6 bytes per byte of the value (`\u00XX`, `&#xXX;`).
         let values = self.values.iter().map(|v| v.len() * 6).max().unwrap_or(0);
-        let literals = self.literals.iter().map(String::len).max().unwrap_or(0);
+        let literals = self.literals().iter().map(String::len).max().unwrap_or(0);
         values.max(literals)
     }
 
@@ -137,7 +150,7 @@ impl Sanitizer {
             return text.to_owned();
         }
         let mut ranges: Vec<Range<usize>> = Vec::new();
-        for literal in &self.literals {
+        for literal in self.literals() {
             ranges.extend(find_all(text, literal));
         }
         for view in views(text) {
