@@ -37,6 +37,8 @@ pub(crate) struct Roots {
     origin: Arc<str>,
     /// Exactly one certificate expected (else at least one).
     exactly_one: bool,
+    /// SHA-256 of the PEM text, computed once (a system bundle is some 200 KB).
+    sha256: [u8; 32],
 }
 
 impl Roots {
@@ -46,6 +48,7 @@ impl Roots {
             pem: pem.into(),
             origin: origin.into(),
             exactly_one: true,
+            sha256: Sha256::digest(pem).into(),
         }
     }
 
@@ -145,8 +148,15 @@ pub(crate) fn shared_client(
     Ok(client)
 }
 
-/// The roots of the PEM bundle `SSL_CERT_FILE` names, read now; `None` when it is unset or
-/// empty.
+/// The bundle `SSL_CERT_FILE` named when it was last read: its path, size and modification
+/// time, and its roots.
+type EnvRootsCache = Option<(std::ffi::OsString, u64, Option<std::time::SystemTime>, Roots)>;
+
+static ENV_ROOTS: LazyLock<Mutex<EnvRootsCache>> = LazyLock::new(Mutex::default);
+
+/// The roots of the PEM bundle `SSL_CERT_FILE` names; `None` when it is unset or empty. The
+/// file is read again only when the variable, its size or its modification time changed: a
+/// process with thousands of clients reads it once.
 fn env_roots() -> Result<Option<Roots>, String> {
     let Some(path) = std::env::var_os(SSL_CERT_FILE).filter(|p| !p.is_empty()) else {
         return Ok(None);
@@ -155,15 +165,29 @@ fn env_roots() -> Result<Option<Roots>, String> {
         "{SSL_CERT_FILE} ({})",
         std::path::Path::new(&path).display()
     );
+    let metadata =
+        std::fs::metadata(&path).map_err(|err| format!("{origin}: cannot read it: {err}"))?;
+    let (len, modified) = (metadata.len(), metadata.modified().ok());
+    let mut cache = ENV_ROOTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((cached_path, cached_len, cached_modified, roots)) = cache.as_ref()
+        && *cached_path == path
+        && *cached_len == len
+        && *cached_modified == modified
+    {
+        return Ok(Some(roots.clone()));
+    }
     let pem = std::fs::read(&path).map_err(|err| format!("{origin}: cannot read it: {err}"))?;
-    Ok(Some(Roots::bundle(&pem, &origin)))
+    let roots = Roots::bundle(&pem, &origin);
+    *cache = Some((path, len, modified, roots.clone()));
+    Ok(Some(roots))
 }
 
 fn digest(roots: &[Roots], proxy: &ProxyChoice) -> [u8; 32] {
     let mut hash = Sha256::new();
     for root in roots {
-        hash.update((root.pem.len() as u64).to_be_bytes());
-        hash.update(&root.pem);
+        hash.update(root.sha256);
         hash.update([u8::from(root.exactly_one)]);
     }
     hash.update(b"\0proxy\0");
