@@ -150,7 +150,12 @@ pub(crate) fn shared_client(
 
 /// The bundle `SSL_CERT_FILE` named when it was last read: its path, size and modification
 /// time, and its roots.
-type EnvRootsCache = Option<(std::ffi::OsString, u64, Option<std::time::SystemTime>, Roots)>;
+type EnvRootsCache = Option<(
+    std::ffi::OsString,
+    u64,
+    Option<std::time::SystemTime>,
+    Roots,
+)>;
 
 static ENV_ROOTS: LazyLock<Mutex<EnvRootsCache>> = LazyLock::new(Mutex::default);
 
