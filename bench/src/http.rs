@@ -23,6 +23,8 @@ pub struct Setup {
     pub client: Client,
     pub authorized: AuthorizedClient,
     pub oauth2: OAuth2Client,
+    /// oauth2-rs's own HTTP client (reqwest 0.12).
+    pub oauth2_http: oauth2::reqwest::Client,
     pub http: reqwest::Client,
     pub raw: RawTenant,
     pub token_url: String,
@@ -46,6 +48,7 @@ impl Setup {
             client,
             authorized,
             oauth2: crate::peers::oauth2_client(base_url, 0)?,
+            oauth2_http: crate::peers::shared_oauth2_http()?,
             http,
             raw,
             token_url,
@@ -94,7 +97,7 @@ pub async fn exchanges(
             }
             "oauth2-rs" => {
                 per_second(count, || async {
-                    std::hint::black_box(oauth2_exchange(&setup.oauth2, &setup.http).await?);
+                    std::hint::black_box(oauth2_exchange(&setup.oauth2, &setup.oauth2_http).await?);
                     Ok(())
                 })
                 .await?

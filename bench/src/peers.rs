@@ -28,11 +28,19 @@ pub fn project_client(provider: &Provider, n: usize) -> BenchResult<Client> {
     Ok(Client::new(provider.clone(), config)?)
 }
 
-/// The HTTP client shared by every oauth2-rs and raw reqwest tenant: redirects off, as the
-/// oauth2-rs documentation asks (against SSRF).
+/// The HTTP client shared by every raw reqwest tenant: redirects off (against SSRF), TLS as the
+/// project's.
 pub fn shared_reqwest() -> BenchResult<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+    Ok(oauth_clients_core::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+/// The HTTP client shared by every oauth2-rs tenant: oauth2-rs 5 speaks reqwest 0.12 (its own
+/// copy, with rustls), redirects off as its documentation asks.
+pub fn shared_oauth2_http() -> BenchResult<oauth2::reqwest::Client> {
+    Ok(oauth2::reqwest::Client::builder()
+        .redirect(oauth2::reqwest::redirect::Policy::none())
         .build()?)
 }
 
@@ -50,7 +58,7 @@ pub fn oauth2_client(base_url: &str, n: usize) -> BenchResult<OAuth2Client> {
 /// One client credentials exchange through oauth2-rs.
 pub async fn oauth2_exchange(
     client: &OAuth2Client,
-    http: &reqwest::Client,
+    http: &oauth2::reqwest::Client,
 ) -> BenchResult<BasicTokenResponse> {
     let token = client
         .exchange_client_credentials()

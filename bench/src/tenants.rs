@@ -149,7 +149,7 @@ async fn project(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
 }
 
 async fn oauth2_rs(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
-    let http = peers::shared_reqwest()?;
+    let http = peers::shared_oauth2_http()?;
     let clients = (0..tenants)
         .map(|n| oauth2_client(base_url, n))
         .collect::<BenchResult<Vec<_>>>()?;

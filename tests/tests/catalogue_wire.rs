@@ -66,7 +66,7 @@ fn shared(sandbox: &Sandbox, providers: &[Provider]) -> Shared {
             .collect(),
         variables: per_vendor(&|id| sandbox.variables(id).cloned()),
         captured: per_vendor(&|id| sandbox.captured_variables(id).cloned()),
-        http: reqwest::Client::builder()
+        http: oauth_clients_core::http_client_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_else(|e| panic!("{e}")),

@@ -547,7 +547,7 @@ async fn login_no_browser_completes_when_the_browser_follows_the_url() -> TestRe
     assert!(url.contains("state="), "url: {url}");
 
     // The test is the browser: the sandbox redirects to the loopback receiver.
-    let page = reqwest::get(&url).await?;
+    let page = http_get(&url).await?;
     assert_eq!(page.status(), reqwest::StatusCode::OK);
     let html = page.text().await?;
     assert!(html.contains("Login successful"), "page: {html}");
@@ -678,7 +678,8 @@ async fn sandbox_command_prints_rewrites_and_stops_on_interrupt() -> TestResult 
     // The sandbox answers like the vendor: Procurify refuses a form body.
     let base = to.trim_end_matches('/');
     let base = &base[..base.rfind('/').ok_or("no vendor prefix")?];
-    let response = reqwest::Client::new()
+    let response = oauth_clients_core::http_client_builder()
+        .build()?
         .post(format!("{base}/procurify/oauth/token"))
         .form(&[("grant_type", "client_credentials")])
         .send()
@@ -722,7 +723,7 @@ async fn login_with_a_run_time_descriptor_uses_pkce_that_the_sandbox_checks() ->
         .await?;
         assert!(url.contains("code_challenge="), "url: {url}");
         assert!(url.contains("code_challenge_method=S256"), "url: {url}");
-        let html = reqwest::get(&url).await?.text().await?;
+        let html = http_get(&url).await?.text().await?;
         assert!(html.contains("Login successful"), "page: {html}");
         let (status, rest) = wait_and_drain(&mut child, &mut stderr).await?;
         assert_eq!(status.code(), Some(0), "stderr: {seen}{rest}");
@@ -845,7 +846,7 @@ async fn login_oob_with_url(
         seen,
         url,
     } = spawn_login(command).await?;
-    let html = reqwest::get(&url).await?.text().await?;
+    let html = http_get(&url).await?.text().await?;
     let code = html
         .split("<code id=\"code\">")
         .nth(1)
@@ -1065,15 +1066,15 @@ async fn login_ignores_stray_requests_and_wrong_state() -> TestResult {
         .ok_or("no redirect_uri")?;
     let base = redirect.trim_end_matches("/callback");
 
-    let favicon = reqwest::get(format!("{base}/favicon.ico")).await?;
+    let favicon = http_get(format!("{base}/favicon.ico")).await?;
     assert_eq!(favicon.status(), reqwest::StatusCode::NOT_FOUND);
-    let wrong = reqwest::get(format!("{redirect}?code=stolen&state=not-this-one")).await?;
+    let wrong = http_get(format!("{redirect}?code=stolen&state=not-this-one")).await?;
     assert_eq!(wrong.status(), reqwest::StatusCode::BAD_REQUEST);
-    let forged = reqwest::get(format!("{redirect}?error=access_denied&state=nope")).await?;
+    let forged = http_get(format!("{redirect}?error=access_denied&state=nope")).await?;
     assert_eq!(forged.status(), reqwest::StatusCode::BAD_REQUEST);
     assert!(child.try_wait()?.is_none(), "login ended early: {seen}");
 
-    let html = reqwest::get(&url).await?.text().await?;
+    let html = http_get(&url).await?.text().await?;
     assert!(html.contains("Login successful"), "page: {html}");
     let output = finish_login(child, stderr, seen).await?;
     assert_eq!(
@@ -1190,4 +1191,13 @@ fn a_crashed_processs_lock_is_waited_for_with_a_note_and_lapses() -> TestResult 
     );
     assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
     Ok(())
+}
+
+/// `reqwest::get` with the engine's TLS set up (reqwest brings no crypto provider here).
+async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    oauth_clients_core::http_client_builder()
+        .build()?
+        .get(url)
+        .send()
+        .await
 }

@@ -146,7 +146,7 @@ async fn sandbox_of_descriptors_serves_login_and_the_device_flow() -> TestResult
         .trim()
         .to_owned();
     assert!(url.contains("code_challenge_method=S256"), "{url}");
-    let page = reqwest::get(&url).await?;
+    let page = http_get(&url).await?;
     assert_eq!(page.status(), reqwest::StatusCode::OK);
     let output = finish_login(login, login_stderr, seen).await?;
     let stderr_text = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -181,4 +181,13 @@ async fn sandbox_of_an_unknown_vendor_is_a_usage_error() -> TestResult {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown vendor `nosuchvendor`"), "{stderr}");
     Ok(())
+}
+
+/// `reqwest::get` with the engine's TLS set up (reqwest brings no crypto provider here).
+async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    oauth_clients_core::http_client_builder()
+        .build()?
+        .get(url)
+        .send()
+        .await
 }

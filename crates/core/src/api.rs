@@ -311,6 +311,75 @@ impl Client {
         Ok(url)
     }
 
+    /// The header that carries the access token (`Authorization: Bearer …` unless the
+    /// descriptor's `api.token_header` / `api.token_scheme` say otherwise), marked sensitive.
+    fn token_header(&self, access: &str) -> Result<(HeaderName, HeaderValue), Error> {
+        let vendor = self.vendor();
+        let api = &self.descriptor().api;
+        let scheme = api.token_scheme.as_deref().unwrap_or("Bearer");
+        let value = if scheme.is_empty() {
+            access.to_owned()
+        } else {
+            format!("{scheme} {access}")
+        };
+        let mut value = HeaderValue::from_str(&value)
+            .map_err(|_| Error::config(vendor, "the access token cannot be sent in a header"))?;
+        value.set_sensitive(true);
+        let name = match api.token_header.as_deref() {
+            Some(name) => HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Error::config(vendor, "`api.token_header` is not a valid header name")
+            })?,
+            None => AUTHORIZATION,
+        };
+        Ok((name, value))
+    }
+
+    /// The token header for a request that someone else's HTTP stack (middleware) sends to
+    /// `url`, after checking that `url` may receive the token: HTTPS (or loopback HTTP), on the
+    /// origin of the API base as the vendor names it or as the rewrites send it. A relative
+    /// request (`url` `None`: the stack adds the origin, as a tonic channel does) is taken to go
+    /// where the stack was built to go.
+    #[cfg_attr(
+        not(any(feature = "reqwest-middleware", feature = "tower")),
+        allow(dead_code)
+    )]
+    pub(crate) fn token_header_for(
+        &self,
+        token: &Token,
+        url: Option<&Url>,
+    ) -> Result<(HeaderName, HeaderValue), Error> {
+        let vendor = self.vendor();
+        if self.descriptor().api.token_query_param.is_some() {
+            return Err(Error::unsupported(
+                vendor,
+                "middleware for a vendor that takes the token in the query (`api.token_query_param`); \
+                 use AuthorizedClient",
+            ));
+        }
+        if let Some(url) = url {
+            let base = self.api_base_for(token)?.ok_or_else(|| {
+                Error::unsupported(
+                    vendor,
+                    "middleware without `endpoints.api_base`: the token goes only to the API's origin, \
+                     and the descriptor names none",
+                )
+            })?;
+            let rewritten = self.effective_url(&base)?;
+            if url.origin() != base.origin() && url.origin() != rewritten.origin() {
+                return Err(Error::refused(
+                    vendor,
+                    format!(
+                        "the access token goes only to the API's own origin ({}), not to {}",
+                        base.origin().ascii_serialization(),
+                        display_url(url)
+                    ),
+                ));
+            }
+            check_secure(vendor, url)?;
+        }
+        self.token_header(token.access_token().expose_secret())
+    }
+
     /// Builds an authorized API request as plain data: `Authorization: Bearer <token>`, the
     /// descriptor's `api.headers`, then the request's own headers. Makes no request.
     pub(crate) fn prepare_api_request(
@@ -345,22 +414,7 @@ impl Client {
             })?;
         }
         if api.token_query_param.is_none() {
-            let scheme = api.token_scheme.as_deref().unwrap_or("Bearer");
-            let value = if scheme.is_empty() {
-                access.to_owned()
-            } else {
-                format!("{scheme} {access}")
-            };
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
-                Error::config(vendor, "the access token cannot be sent in a header")
-            })?;
-            value.set_sensitive(true);
-            let name = match api.token_header.as_deref() {
-                Some(name) => HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
-                    Error::config(vendor, "`api.token_header` is not a valid header name")
-                })?,
-                None => AUTHORIZATION,
-            };
+            let (name, value) = self.token_header(access)?;
             headers.insert(name, value);
         }
         let body = match &request.body {

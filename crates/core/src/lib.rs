@@ -44,6 +44,8 @@ mod grants;
 mod jwks;
 mod jwt;
 mod lifecycle;
+#[cfg(any(feature = "reqwest-middleware", feature = "tower"))]
+pub mod middleware;
 mod observe;
 mod oidc;
 mod probe;
@@ -85,6 +87,7 @@ pub use secret::{
     AccessToken, AuthorizationCode, CsrfState, DeviceCode, IdToken, Nonce, Password, PkceVerifier,
     RefreshToken,
 };
+pub use stack::http_client_builder;
 pub use store::{StoreError, StoreErrorKind, TokenStore};
 pub use token::Token;
 pub use token_endpoints::{Introspection, TokenRef};

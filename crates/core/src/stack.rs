@@ -2,14 +2,17 @@
 //! proxy) per process for each distinct connect timeout, set of trusted roots and proxy; the
 //! extra roots of `SSL_CERT_FILE`; and a clear message when a server's certificate is refused.
 //!
-//! TLS is rustls (reqwest's `rustls-tls`), never OpenSSL. The built-in roots are Mozilla's, as
-//! compiled into `webpki-roots`; the operating system's store is not read. Extra roots (from
-//! `SSL_CERT_FILE` and from the options) are added to them, never replace them.
+//! TLS is rustls on the ring provider, never OpenSSL: the engine builds the rustls
+//! configuration and hands it to reqwest. The built-in roots are Mozilla's, as compiled into
+//! `webpki-roots`; the operating system's store is not read. Extra roots (from `SSL_CERT_FILE`
+//! and from the options) are added to them, never replace them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject as _;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::Error;
@@ -61,9 +64,10 @@ impl Roots {
     }
 
     /// The certificates, checked: readable PEM, and as many as expected.
-    fn certificates(&self) -> Result<Vec<reqwest::Certificate>, String> {
+    fn certificates(&self) -> Result<Vec<CertificateDer<'static>>, String> {
         let origin = &self.origin;
-        let certificates = reqwest::Certificate::from_pem_bundle(&self.pem)
+        let certificates = CertificateDer::pem_slice_iter(&self.pem)
+            .collect::<Result<Vec<_>, _>>()
             .map_err(|err| format!("{origin}: not a readable PEM certificate: {err}"))?;
         match certificates.len() {
             0 => Err(format!(
@@ -221,15 +225,15 @@ fn build(
     roots: &[Roots],
     proxy: &ProxyChoice,
 ) -> Result<reqwest::Client, String> {
+    let mut extra_roots = Vec::new();
+    for root in roots {
+        extra_roots.extend(root.certificates()?);
+    }
     let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(tls_config(extra_roots)?)
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .user_agent(concat!("oauth-clients/", env!("CARGO_PKG_VERSION")));
-    for root in roots {
-        for certificate in root.certificates()? {
-            builder = builder.add_root_certificate(certificate);
-        }
-    }
     builder = match proxy {
         ProxyChoice::Environment => builder,
         ProxyChoice::Off => builder.no_proxy(),
@@ -247,6 +251,47 @@ fn build(
     builder
         .build()
         .map_err(|err| format!("cannot build the HTTP client: {err}"))
+}
+
+/// The rustls configuration of a stack: the ring provider, TLS 1.2 and 1.3, HTTP/1.1, and
+/// Mozilla's roots plus `extra_roots`.
+fn tls_config(extra_roots: Vec<CertificateDer<'static>>) -> Result<rustls::ClientConfig, String> {
+    let mut store =
+        rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for certificate in extra_roots {
+        store
+            .add(certificate)
+            .map_err(|err| format!("a trusted root is not a usable CA certificate: {err}"))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|err| format!("cannot set up TLS: {err}"))?
+        .with_root_certificates(store)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// A `reqwest` client builder with the engine's TLS set up (rustls on ring, Mozilla's roots),
+/// and nothing else: start from it to build a client of your own for
+/// [`ClientOptions::http_client`](crate::ClientOptions::http_client), or any other client in a
+/// program that has no rustls crypto provider installed (reqwest, as this crate uses it,
+/// brings none of its own).
+///
+/// ```
+/// let http = oauth_clients_core::http_client_builder()
+///     .pool_max_idle_per_host(8)
+///     .build()
+///     .expect("an HTTP client");
+/// let options = oauth_clients_core::ClientOptions::default().http_client(http);
+/// # let _ = options;
+/// ```
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    // Without extra roots nothing can fail: the provider has safe defaults and the roots are
+    // Mozilla's, compiled in.
+    let config = tls_config(Vec::new()).expect("the built-in TLS configuration");
+    reqwest::Client::builder().tls_backend_preconfigured(config)
 }
 
 /// What to say when a connection failed because the server's certificate was refused: found

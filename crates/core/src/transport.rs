@@ -172,8 +172,8 @@ impl ClientOptions {
         self
     }
 
-    /// Sends every request through this proxy (`http://HOST:PORT`, `https://…`, or
-    /// `socks5://…`; user info in the URL authenticates to the proxy), whatever the
+    /// Sends every request through this proxy (`http://HOST:PORT` or `https://…`; user info
+    /// in the URL authenticates to the proxy), whatever the
     /// environment says. HTTPS goes through it with `CONNECT`, so the proxy sees only the host.
     pub fn proxy(mut self, url: impl Into<String>) -> ClientOptions {
         self.proxy = ProxyChoice::Url(url.into());
@@ -188,7 +188,9 @@ impl ClientOptions {
 
     /// Uses your own HTTP client (with your proxy, CA and middleware) instead of the shared
     /// one. Build it with `redirect(reqwest::redirect::Policy::none())`: a response that a
-    /// client followed to another URL is refused, but the request went there first.
+    /// client followed to another URL is refused, but the request went there first. Start from
+    /// [`http_client_builder`](crate::http_client_builder) unless your program installs a rustls
+    /// crypto provider or turns on a reqwest TLS feature that brings one.
     pub fn http_client(mut self, client: reqwest::Client) -> ClientOptions {
         self.http_client = Some(client);
         self
@@ -602,7 +604,7 @@ mod tests {
 
     #[test]
     fn roots_or_a_proxy_with_your_own_http_client_is_an_error() {
-        let own = reqwest::Client::new();
+        let own = crate::http_client_builder().build().unwrap();
         for options in [
             ClientOptions::default()
                 .http_client(own.clone())

@@ -45,10 +45,12 @@ fn at(sandbox: &Sandbox, id: &str, vendor_url: &str) -> String {
 }
 
 fn http() -> reqwest::Client {
+    // reqwest brings no rustls crypto provider of its own here (feature `rustls-no-provider`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_default()
+        .expect("an HTTP client")
 }
 
 async fn json_of(response: reqwest::Response) -> Result<(StatusCode, Value), reqwest::Error> {

@@ -8,10 +8,12 @@ use serde_json::{Value, json};
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 fn client() -> reqwest::Client {
+    // reqwest brings no rustls crypto provider of its own here (feature `rustls-no-provider`).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap_or_default()
+        .expect("an HTTP client")
 }
 
 fn start() -> Result<Sandbox, std::io::Error> {

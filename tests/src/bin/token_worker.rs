@@ -108,13 +108,7 @@ fn client(args: &Args) -> Result<Client, String> {
     let mut options = ClientOptions::default();
     if let Some(path) = &args.ca_file {
         let pem = std::fs::read(path).map_err(|e| format!("--ca-file {path}: {e}"))?;
-        let ca = reqwest::Certificate::from_pem(&pem).map_err(|e| format!("--ca-file: {e}"))?;
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .add_root_certificate(ca)
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
-        options = options.http_client(http);
+        options = options.root_certificate(pem);
     }
     Client::with_options(provider, config, options).map_err(|e| e.to_string())
 }

@@ -128,7 +128,7 @@ const AUTHLIB_PASSWORD: &str = "wonderland";
 
 /// A browser: a cookie jar, no automatic redirects, every request bounded.
 pub fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
+    oauth_clients_core::http_client_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))

@@ -238,7 +238,7 @@ async fn browser_login(client: &Client) -> Result<Token, String> {
     // The authorize URL has the rewrites applied already.
     let request = client.authorize_url().map_err(|e| e.to_string())?;
     let url = request.url.clone();
-    let browser = reqwest::Client::builder()
+    let browser = oauth_clients_core::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| e.to_string())?;
