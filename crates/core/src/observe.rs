@@ -10,7 +10,8 @@
 //!
 //! The metrics are `oauth_clients_token_requests_total{vendor,grant,outcome}`,
 //! `oauth_clients_token_request_seconds{vendor,grant,outcome}` and
-//! `oauth_clients_refreshes_total{vendor,outcome}`.
+//! `oauth_clients_refreshes_total{vendor,outcome}`, and `oauth_clients_token_cache_hits_total{vendor}`
+//! for tokens a manager served from its cache (one recorder lookup per cached read).
 
 use std::future::Future;
 use std::time::Instant;
@@ -106,6 +107,11 @@ pub(crate) fn refresh<T>(vendor: &str, result: &Result<T, Error>) {
     metrics::refresh(vendor, outcome);
 }
 
+/// Counts a token served from a manager's cache, without a request.
+pub(crate) fn cache_hit(vendor: &str) {
+    metrics::cache_hit(vendor);
+}
+
 #[cfg(feature = "metrics")]
 mod metrics {
     //! The counters and the histogram, through the `metrics` facade.
@@ -127,6 +133,11 @@ mod metrics {
         ];
         ::metrics::counter!("oauth_clients_refreshes_total", &labels).increment(1);
     }
+
+    pub(super) fn cache_hit(vendor: &str) {
+        let labels = [("vendor", vendor.to_owned())];
+        ::metrics::counter!("oauth_clients_token_cache_hits_total", &labels).increment(1);
+    }
 }
 
 #[cfg(not(feature = "metrics"))]
@@ -136,4 +147,7 @@ mod metrics {
     pub(super) fn token_request(_: &str, _: &'static str, _: &'static str, _: f64) {}
 
     pub(super) fn refresh(_: &str, _: &'static str) {}
+
+    #[inline(always)]
+    pub(super) fn cache_hit(_: &str) {}
 }

@@ -10,7 +10,7 @@ use metrics::{
     Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder,
     SharedString, Unit,
 };
-use oauth_clients_core::{Client, ClientConfig, Provider, RefreshToken};
+use oauth_clients_core::{Client, ClientConfig, Provider, RefreshToken, TokenManager};
 use secrecy::SecretString;
 use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -120,6 +120,11 @@ async fn flow() {
         .await;
     let client = client(&server);
     client.client_credentials().await.unwrap();
+    // A manager: one token request, then two reads from its cache.
+    let manager = TokenManager::new(client.clone());
+    for _ in 0..3 {
+        manager.access_token().await.unwrap();
+    }
     let err = client
         .refresh(&RefreshToken::new("dead"))
         .await
@@ -128,7 +133,7 @@ async fn flow() {
 }
 
 #[test]
-fn token_requests_and_refreshes_are_counted_with_their_labels() {
+fn token_requests_refreshes_and_cache_hits_are_counted_with_their_labels() {
     let seen = Arc::new(Seen::default());
     let recorder = TinyRecorder(seen.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -143,8 +148,9 @@ fn token_requests_and_refreshes_are_counted_with_their_labels() {
         (
             "oauth_clients_token_requests_total{grant=client_credentials,outcome=success,\
              vendor=counted}",
-            1,
+            2,
         ),
+        ("oauth_clients_token_cache_hits_total{vendor=counted}", 2),
         (
             "oauth_clients_token_requests_total{grant=refresh_token,outcome=oauth_error,\
              vendor=counted}",
@@ -166,7 +172,7 @@ fn token_requests_and_refreshes_are_counted_with_their_labels() {
             "oauth_clients_token_request_seconds{grant=client_credentials,outcome=success,\
              vendor=counted}"
         ),
-        Some(&1),
+        Some(&2),
         "{samples:?}"
     );
     assert_eq!(samples.len(), 2, "{samples:?}");

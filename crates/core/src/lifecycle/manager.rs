@@ -368,8 +368,11 @@ impl TokenManager {
     pub fn with_cached_token<R>(&self, read: impl FnOnce(&Token) -> R) -> Option<R> {
         let current = self.inner.current.load();
         let cached = current.as_deref()?;
-        self.servable(cached, now_unix_ms())
-            .then(|| read(&cached.token))
+        let servable = self.servable(cached, now_unix_ms());
+        if servable {
+            crate::observe::cache_hit(&self.inner.vendor);
+        }
+        servable.then(|| read(&cached.token))
     }
 
     /// A valid token with everything the vendor said about it. A new token that could not be
@@ -502,8 +505,11 @@ impl TokenManager {
     /// The cached token when it can be served without a refresh.
     fn cached(&self) -> Option<Arc<Token>> {
         let cached = self.inner.current()?;
-        self.servable(&cached, now_unix_ms())
-            .then(|| cached.token.clone())
+        let servable = self.servable(&cached, now_unix_ms());
+        if servable {
+            crate::observe::cache_hit(&self.inner.vendor);
+        }
+        servable.then(|| cached.token.clone())
     }
 
     /// Fresh, or still valid while a failed refresh pauses further attempts.

@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::KeyInit as _;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::Rng;
+use rand::RngExt as _;
 
 use crate::Vendor;
 use crate::state::{CODE_LIFETIME, CodeGrant, Issued, State, now_unix, random_token};
