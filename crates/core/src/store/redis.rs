@@ -128,10 +128,10 @@ impl RedisStore {
 
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(self.timeout)
-            .set_response_timeout(self.timeout)
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1)
-            .set_max_delay(500);
+            .set_max_delay(Duration::from_millis(500));
         self.connection
             .get_or_try_init(|| async {
                 // Bounded whatever the library's reconnection policy does.
