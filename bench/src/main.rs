@@ -15,6 +15,7 @@
 //! 4. authorized API GETs per second, 16 in flight;
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
+//! `--only exchanges|api-gets VARIANT` runs one variant of row 3 or 4 alone (for a profiler).
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
 //! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
 
@@ -144,6 +145,43 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
     ))
 }
 
+/// One variant of row 3 or 4 alone, for a profiler: `--only exchanges|api-gets VARIANT`
+/// (a variant as the table names it), 50,000 calls, the rate printed.
+fn only(row: &str, variant: &str) -> ExitCode {
+    let result = (|| -> BenchResult<String> {
+        let server = server::Server::start()?;
+        let base_url = server.base_url();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let setup = http::Setup::new(&base_url).await?;
+            let mut report = Report::default();
+            let known = http::EXCHANGE_VARIANTS.iter().chain(&http::API_VARIANTS);
+            let Some(&variant) = known.into_iter().find(|v| **v == variant) else {
+                return Err(format!("no variant {variant}").into());
+            };
+            match row {
+                "exchanges" => http::exchanges(&mut report, &setup, 50_000, &[variant]).await?,
+                "api-gets" => http::api_gets(&mut report, &setup, 50_000, &[variant]).await?,
+                _ => return Err(format!("no row {row} (exchanges, api-gets)").into()),
+            }
+            Ok(report.markdown())
+        })
+    })();
+    match result {
+        Ok(table) => {
+            println!("{table}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("bench failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(tenants::SUBCOMMAND) {
@@ -156,6 +194,7 @@ fn main() -> ExitCode {
         };
     }
     let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        ["--only", row, variant] => return only(row, variant),
         [] => &FULL,
         ["--quick"] => &QUICK,
         ["--smoke"] => &SMOKE,

@@ -69,8 +69,9 @@ pub(crate) struct ClientInner {
     pub(crate) vars: Vars,
     pub(crate) transport: Transport,
     pub(crate) endpoints: Endpoints,
-    /// `Accept` and the descriptor's `token_request.headers`, or why they cannot be built.
-    pub(crate) token_headers: Result<HeaderMap, Error>,
+    /// `Accept` and the descriptor's `token_request.headers`, or why they cannot be built;
+    /// `None` when that is `Accept: application/json` alone (shared, not kept per client).
+    pub(crate) token_headers: Result<Option<HeaderMap>, Error>,
     /// The descriptor's `api.headers`, or why they cannot be built.
     pub(crate) api_headers: Result<HeaderMap, Error>,
     /// The client's own secrets (client secret and its Basic form), known to every sanitizer.
@@ -136,6 +137,8 @@ impl Client {
                 .entry(ACCEPT)
                 .or_insert(HeaderValue::from_static("application/json"));
         }
+        let token_headers =
+            token_headers.map(|headers| (headers != *DEFAULT_TOKEN_HEADERS).then_some(headers));
         let api_headers = header_map(vendor, &vars, &descriptor.api.headers, "api.headers");
         let mut sanitizer = Sanitizer::new();
         if let Some(secret) = config.client_secret() {
@@ -253,6 +256,22 @@ impl Client {
     /// A sanitizer that knows the client's secrets and `more`.
     pub(crate) fn sanitizer_with(&self, more: &[&str]) -> Sanitizer {
         self.inner.sanitizer.clone().with(more)
+    }
+}
+
+/// The token request headers of a descriptor that names none.
+static DEFAULT_TOKEN_HEADERS: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(|| {
+    HeaderMap::from_iter([(ACCEPT, HeaderValue::from_static("application/json"))])
+});
+
+impl Client {
+    /// The headers every token request starts from.
+    pub(crate) fn token_headers(&self) -> Result<HeaderMap, Error> {
+        match &self.inner.token_headers {
+            Ok(Some(headers)) => Ok(headers.clone()),
+            Ok(None) => Ok(DEFAULT_TOKEN_HEADERS.clone()),
+            Err(err) => Err(err.clone()),
+        }
     }
 }
 

@@ -1,6 +1,5 @@
 //! A descriptor's endpoints, resolved once per client: variables substituted, HTTPS checked.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use oauth_clients_descriptor::Descriptor;
@@ -122,13 +121,15 @@ pub(crate) fn resolve_one(
 
 /// Every endpoint of a descriptor with its URL, or why it has none (a missing variable).
 pub(crate) struct Endpoints {
-    resolved: BTreeMap<EndpointKind, Result<Url, Error>>,
+    /// In `EndpointKind` order. A few entries, looked up by a scan: a map's node would cost a
+    /// kilobyte or more per client, and clients are many.
+    resolved: Box<[(EndpointKind, Result<Url, Error>)]>,
 }
 
 impl Endpoints {
     /// Resolves every endpoint the descriptor names.
     pub(crate) fn resolve(descriptor: &Descriptor, vars: &Vars) -> Endpoints {
-        let resolved = templates(descriptor)
+        let mut resolved: Vec<_> = templates(descriptor)
             .into_iter()
             .map(|(kind, template, used_by)| {
                 (
@@ -137,13 +138,24 @@ impl Endpoints {
                 )
             })
             .collect();
-        Endpoints { resolved }
+        // A later template of the same kind wins, as it would in a map.
+        resolved.reverse();
+        resolved.sort_by(|a, b| a.0.cmp(&b.0));
+        resolved.dedup_by(|a, b| a.0 == b.0);
+        Endpoints {
+            resolved: resolved.into_boxed_slice(),
+        }
     }
 
     /// The URL of an endpoint: `Ok(None)` when the descriptor has no such endpoint (the refresh
     /// endpoint falls back to the token endpoint).
     pub(crate) fn get(&self, kind: &EndpointKind) -> Result<Option<&Url>, Error> {
-        match self.resolved.get(kind) {
+        match self
+            .resolved
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, v)| v)
+        {
             Some(Ok(url)) => Ok(Some(url)),
             Some(Err(err)) => Err(err.clone()),
             None if *kind == EndpointKind::Refresh => self.get(&EndpointKind::Token),
@@ -153,7 +165,7 @@ impl Endpoints {
 
     /// Every endpoint the descriptor names, with its URL or the reason it has none.
     pub(crate) fn all(&self) -> impl Iterator<Item = (&EndpointKind, &Result<Url, Error>)> {
-        self.resolved.iter()
+        self.resolved.iter().map(|(kind, url)| (kind, url))
     }
 }
 

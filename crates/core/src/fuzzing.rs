@@ -46,7 +46,6 @@ pub fn token_response(
         status,
         request_id: None,
         raw_content_type: content_type.map(str::to_owned),
-        content_type: content_type.map(|ct| sanitizer.clean_shown(ct, 100)),
         refused: None,
         sanitizer: &sanitizer,
     };

@@ -140,7 +140,7 @@ impl Client {
                 .with(common.and_then(|c| c.token_request)),
             None => descriptor.token_request.standard_form_post(),
         };
-        let mut headers = self.inner.token_headers.clone()?;
+        let mut headers = self.token_headers()?;
         if let (Some(grant), Some(own)) = (grant, common.and_then(|c| c.token_request)) {
             for (name, value) in &own.headers {
                 let used_by = format!("grants.{grant}.token_request.headers.{name}");

@@ -58,10 +58,9 @@ pub(crate) struct ResponseMeta<'a> {
     pub(crate) endpoint: &'a str,
     pub(crate) status: u16,
     pub(crate) request_id: Option<String>,
-    /// The content type as sent, for deciding how to read the body; never shown.
+    /// The content type as sent, for deciding how to read the body; shown only sanitized
+    /// ([`ResponseMeta::shown_content_type`]).
     pub(crate) raw_content_type: Option<String>,
-    /// The content type as shown, sanitized.
-    pub(crate) content_type: Option<String>,
     /// What the request asked for, for messages: "the refresh token", "the client credentials".
     pub(crate) refused: Option<&'static str>,
     pub(crate) sanitizer: &'a Sanitizer,
@@ -82,12 +81,16 @@ impl<'a> ResponseMeta<'a> {
             status: response.status,
             request_id,
             raw_content_type: response.header("content-type").map(str::to_owned),
-            content_type: response
-                .header("content-type")
-                .map(|ct| sanitizer.clean_shown(ct, 100)),
             refused: None,
             sanitizer,
         }
+    }
+
+    /// The content type as an error shows it: sanitized, and only computed for an error (a
+    /// successful answer pays nothing for it).
+    fn shown_content_type(&self) -> Option<Box<str>> {
+        let raw = self.raw_content_type.as_deref()?;
+        Some(self.sanitizer.clean_shown(raw, 100).into())
     }
 
     /// An [`Error::InvalidResponse`] with a sanitized excerpt of `body`.
@@ -97,7 +100,7 @@ impl<'a> ResponseMeta<'a> {
             endpoint: self.endpoint.into(),
             status: Some(self.status),
             request_id: self.request_id.as_deref().map(Into::into),
-            content_type: self.content_type.as_deref().map(Into::into),
+            content_type: self.shown_content_type(),
             reason: reason.into().into(),
             excerpt: self.sanitizer.excerpt(body).into(),
         }
@@ -534,7 +537,6 @@ mod tests {
             status,
             request_id: None,
             raw_content_type: ct.map(str::to_owned),
-            content_type: ct.map(str::to_owned),
             refused: None,
             sanitizer,
         }

@@ -24,7 +24,36 @@ pub(crate) enum Escape {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Vars {
     vendor: Box<str>,
-    values: BTreeMap<String, String>,
+    values: VarValues,
+}
+
+/// Name → value, sorted by name: a client has a handful, and a map's node would cost half a
+/// kilobyte per client.
+#[derive(Debug, Clone, Default)]
+struct VarValues(Vec<(String, String)>);
+
+impl VarValues {
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.as_str().cmp(name))
+    }
+
+    fn get(&self, name: &str) -> Option<&String> {
+        self.position(name).ok().map(|at| &self.0[at].1)
+    }
+
+    fn insert(&mut self, name: String, value: String) {
+        match self.position(&name) {
+            Ok(at) => self.0[at].1 = value,
+            Err(at) => self.0.insert(at, (name, value)),
+        }
+    }
+}
+
+impl From<BTreeMap<String, String>> for VarValues {
+    fn from(map: BTreeMap<String, String>) -> VarValues {
+        // A map iterates in key order: already sorted.
+        VarValues(map.into_iter().collect())
+    }
 }
 
 impl Vars {
@@ -93,7 +122,7 @@ impl Vars {
         check_patterns(provider, &values)?;
         Ok(Vars {
             vendor: vendor.into(),
-            values,
+            values: values.into(),
         })
     }
 
@@ -110,8 +139,9 @@ impl Vars {
     /// These values with more on top (values captured with a token, checked when captured).
     pub(crate) fn overlay(&self, more: &BTreeMap<String, String>) -> Vars {
         let mut vars = self.clone();
-        vars.values
-            .extend(more.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (name, value) in more {
+            vars.values.insert(name.clone(), value.clone());
+        }
         vars
     }
 

@@ -95,9 +95,9 @@ impl Client {
     /// for; inside an `oauth.token_request` span (see `observe.rs`).
     pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
         let observer = TokenRequestObserver::new(self.vendor(), call.grant.as_str());
-        observer
-            .run(self.observed_token_call(call, &observer))
-            .await
+        // Boxed: the request, the transport's future and the parse would otherwise make every
+        // caller's future kilobytes large, copied at each move.
+        Box::pin(observer.run(self.observed_token_call(call, &observer))).await
     }
 
     async fn observed_token_call(
@@ -117,7 +117,10 @@ impl Client {
         self.observe_answer(observer, &request, &response);
         let mut token = self.parse_token_response(grant, &request, &response)?;
         self.capture_from_answer(&mut token)?;
-        self.check_id_token(&mut token, nonce.as_ref()).await?;
+        if token.id_token.is_some() || nonce.is_some() {
+            // Only OpenID answers fetch keys: boxed, so that the others' futures stay small.
+            Box::pin(self.check_id_token(&mut token, nonce.as_ref())).await?;
+        }
         Ok(token)
     }
 

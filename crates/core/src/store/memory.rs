@@ -18,7 +18,8 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    tokens: HashMap<String, Token>,
+    /// Boxed: a map's buckets are sized for their largest value, and most stores hold one key.
+    tokens: HashMap<String, Box<Token>>,
     /// key → (owner, expiry in Unix milliseconds)
     locks: HashMap<String, (String, u64)>,
 }
@@ -60,11 +61,13 @@ impl std::fmt::Debug for MemoryStore {
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
-        Ok(self.inner()?.tokens.get(key).cloned())
+        Ok(self.inner()?.tokens.get(key).map(|token| (**token).clone()))
     }
 
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        self.inner()?.tokens.insert(key.to_owned(), token.clone());
+        self.inner()?
+            .tokens
+            .insert(key.to_owned(), Box::new(token.clone()));
         Ok(())
     }
 
@@ -105,6 +108,10 @@ impl TokenStore for MemoryStore {
         let mut inner = self.inner()?;
         if inner.locks.get(key).is_some_and(|(o, _)| o == owner) {
             inner.locks.remove(key);
+            if inner.locks.is_empty() {
+                // Locks are brief: give their memory back (a store per manager, many managers).
+                inner.locks = HashMap::new();
+            }
             Ok(true)
         } else {
             Ok(false)
