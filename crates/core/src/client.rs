@@ -78,6 +78,9 @@ pub(crate) struct ClientInner {
     pub(crate) sanitizer: Sanitizer,
     /// The issuer's key set, for ID tokens.
     pub(crate) jwks: JwksCache,
+    /// The `Authorization: Basic …` header of each encoding (form-encoded, raw), made on first
+    /// use; `None` when the credentials cannot go in a header.
+    pub(crate) basic_headers: [std::sync::OnceLock<Option<HeaderValue>>; 2],
 }
 
 impl fmt::Debug for Client {
@@ -157,6 +160,7 @@ impl Client {
                 api_headers,
                 sanitizer,
                 jwks: JwksCache::default(),
+                basic_headers: Default::default(),
             }),
         })
     }

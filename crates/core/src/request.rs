@@ -219,22 +219,36 @@ impl Client {
             }
             ClientAuth::ClientSecretBasic => {
                 let secret = required_secret(vendor, config.client_secret(), method.as_str())?;
-                let basic = match settings.basic_auth_encoding {
-                    BasicAuthEncoding::FormUrlencoded => {
-                        crate::crypto::basic_auth(client_id, secret)
-                    }
-                    BasicAuthEncoding::None => crate::crypto::basic_auth_raw(client_id, secret),
+                let encoding = settings.basic_auth_encoding;
+                // Computed once per client: the client's sanitizer knows the form-encoded
+                // credentials already; the raw form is added to this request's.
+                let slot = match encoding {
+                    BasicAuthEncoding::FormUrlencoded => 0,
+                    BasicAuthEncoding::None => 1,
                 };
-                secrets.push(
-                    basic
-                        .expose_secret()
-                        .trim_start_matches("Basic ")
-                        .to_owned(),
-                );
-                let mut value = HeaderValue::from_str(basic.expose_secret()).map_err(|_| {
-                    Error::config(vendor, "the client id or secret cannot be sent in a header")
-                })?;
-                value.set_sensitive(true);
+                let value = self.inner.basic_headers[slot]
+                    .get_or_init(|| {
+                        let basic = match encoding {
+                            BasicAuthEncoding::FormUrlencoded => {
+                                crate::crypto::basic_auth(client_id, secret)
+                            }
+                            BasicAuthEncoding::None => {
+                                crate::crypto::basic_auth_raw(client_id, secret)
+                            }
+                        };
+                        let mut value = HeaderValue::from_str(basic.expose_secret()).ok()?;
+                        value.set_sensitive(true);
+                        Some(value)
+                    })
+                    .clone()
+                    .ok_or_else(|| {
+                        Error::config(vendor, "the client id or secret cannot be sent in a header")
+                    })?;
+                if encoding == BasicAuthEncoding::None
+                    && let Ok(text) = value.to_str()
+                {
+                    secrets.push(text.trim_start_matches("Basic ").to_owned());
+                }
                 headers.insert(AUTHORIZATION, value);
                 if settings.client_id_in_body {
                     params.set("client_id", client_id);
