@@ -15,7 +15,7 @@
 //! 4. authorized API GETs per second, 16 in flight;
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
-//! `--only exchanges|api-gets VARIANT` runs one variant of row 3 or 4 alone (for a profiler).
+//! `--only exchanges|api-gets VARIANT [COUNT]` runs one variant of row 3 or 4 alone (for a profiler).
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
 //! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
 
@@ -145,9 +145,9 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
     ))
 }
 
-/// One variant of row 3 or 4 alone, for a profiler: `--only exchanges|api-gets VARIANT`
-/// (a variant as the table names it), 50,000 calls, the rate printed.
-fn only(row: &str, variant: &str) -> ExitCode {
+/// One variant of row 3 or 4 alone, for a profiler: `--only exchanges|api-gets VARIANT
+/// [COUNT]` (a variant as the table names it; 50,000 calls by default), the rate printed.
+fn only(row: &str, variant: &str, count: usize) -> ExitCode {
     let result = (|| -> BenchResult<String> {
         let server = server::Server::start()?;
         let base_url = server.base_url();
@@ -163,8 +163,8 @@ fn only(row: &str, variant: &str) -> ExitCode {
                 return Err(format!("no variant {variant}").into());
             };
             match row {
-                "exchanges" => http::exchanges(&mut report, &setup, 50_000, &[variant]).await?,
-                "api-gets" => http::api_gets(&mut report, &setup, 50_000, &[variant]).await?,
+                "exchanges" => http::exchanges(&mut report, &setup, count, &[variant]).await?,
+                "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
                 _ => return Err(format!("no row {row} (exchanges, api-gets)").into()),
             }
             Ok(report.markdown())
@@ -194,7 +194,14 @@ fn main() -> ExitCode {
         };
     }
     let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["--only", row, variant] => return only(row, variant),
+        ["--only", row, variant] => return only(row, variant, 50_000),
+        ["--only", row, variant, count] => match count.parse() {
+            Ok(count) => return only(row, variant, count),
+            Err(_) => {
+                eprintln!("not a count: {count}");
+                return ExitCode::from(2);
+            }
+        },
         [] => &FULL,
         ["--quick"] => &QUICK,
         ["--smoke"] => &SMOKE,

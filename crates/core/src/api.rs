@@ -424,12 +424,12 @@ impl Client {
                     .remove(CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok().map(str::to_owned))
                     .unwrap_or_else(|| "application/json".to_owned());
-                Some((content_type, value.to_string().into_bytes()))
+                Some((content_type, value.to_string().into_bytes().into()))
             }
             Some(ApiBody::Bytes {
                 content_type,
                 bytes,
-            }) => Some((content_type.clone(), bytes.clone())),
+            }) => Some((content_type.clone(), bytes.clone().into())),
         };
         let mut secrets = vec![access];
         if let Some(refresh) = token.refresh_token() {

@@ -181,7 +181,8 @@ impl Client {
             }
             None
         } else {
-            Some(encode_body(settings.encoding, &params))
+            let (content_type, bytes) = encode_body(settings.encoding, &params);
+            Some((content_type, bytes.into()))
         };
         let target = self.transport().target(&url)?;
         let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();

@@ -38,8 +38,9 @@ const REDACTED: &str = "[redacted]";
 /// encoded forms of the secrets are computed the first time a text is scrubbed.
 #[derive(Clone, Default)]
 pub(crate) struct Sanitizer {
-    /// Raw secret values to find in every decoded view of the text, longest first.
-    values: Vec<String>,
+    /// Raw secret values to find in every decoded view of the text, longest first. Shared:
+    /// a request's sanitizer is its client's, copied only when the request adds a secret.
+    values: std::sync::Arc<Vec<String>>,
     /// Literal forms to find in the text as it is (base64 forms), longest first; made from
     /// `values` when first needed.
     literals: std::sync::OnceLock<Vec<String>>,
@@ -56,8 +57,9 @@ impl Sanitizer {
         if secret.len() < MIN_SECRET_LEN || self.values.iter().any(|v| v == secret) {
             return;
         }
-        self.values.push(secret.to_owned());
-        self.values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        let values = std::sync::Arc::make_mut(&mut self.values);
+        values.push(secret.to_owned());
+        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         self.literals = std::sync::OnceLock::new();
     }
 
@@ -66,7 +68,7 @@ impl Sanitizer {
     fn literals(&self) -> &[String] {
         self.literals.get_or_init(|| {
             let mut literals: Vec<String> = Vec::new();
-            for secret in &self.values {
+            for secret in self.values.iter() {
                 let form: String =
                     url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
                 let json = serde_json::to_string(secret).unwrap_or_default();
@@ -154,7 +156,7 @@ impl Sanitizer {
             ranges.extend(find_all(text, literal));
         }
         for view in views(text) {
-            for value in &self.values {
+            for value in self.values.iter() {
                 for found in find_all(&view.text, value) {
                     ranges.push(view.original(found));
                 }

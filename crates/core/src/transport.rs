@@ -3,7 +3,6 @@
 //! deadline, and capped body reading.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rand::RngExt as _;
@@ -231,8 +230,8 @@ pub(crate) struct PreparedRequest {
     /// The URL as shown in messages (no user info, query or fragment).
     pub(crate) endpoint: String,
     pub(crate) headers: HeaderMap,
-    /// The body and its content type.
-    pub(crate) body: Option<(String, Vec<u8>)>,
+    /// The body and its content type (`Bytes`: each attempt sends it without a copy).
+    pub(crate) body: Option<(String, bytes::Bytes)>,
     /// The secrets this request carries, scrubbed from anything shown about its answer.
     pub(crate) sanitizer: Sanitizer,
 }
@@ -340,66 +339,29 @@ impl Transport {
         cap: usize,
     ) -> Result<BufferedResponse, Error> {
         let deadline = Instant::now() + self.options.deadline;
-        let attempts = AtomicU32::new(0);
-        match tokio::time::timeout_at(
-            deadline,
-            self.attempts(request, policy, cap, deadline, &attempts),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                vendor: self.vendor.clone(),
-                endpoint: request.endpoint.as_str().into(),
-                attempts: attempts.load(Ordering::Relaxed).max(1),
-            }),
-        }
-    }
-
-    async fn attempts(
-        &self,
-        request: &PreparedRequest,
-        policy: RetryPolicy,
-        cap: usize,
-        deadline: Instant,
-        attempts: &AtomicU32,
-    ) -> Result<BufferedResponse, Error> {
         let max_attempts = match policy {
             RetryPolicy::Never => 1,
             _ => self.options.max_attempts.max(1),
         };
+        let timeout = |attempts| Error::Timeout {
+            vendor: self.vendor.clone(),
+            endpoint: request.endpoint.as_str().into(),
+            attempts,
+        };
+        let mut attempt = 0;
         loop {
-            let attempt = attempts.fetch_add(1, Ordering::Relaxed) + 1;
+            attempt += 1;
             let more = attempt < max_attempts;
-            let outcome = self.attempt(request, cap).await;
-            let wait = match &outcome {
-                // A refused server certificate is not transient: it is never retried.
-                Err(AttemptError::Send(err)) if certificate_problem(err).is_some() => None,
-                Err(AttemptError::Send(err)) => {
-                    let retry = match policy {
-                        RetryPolicy::Idempotent => true,
-                        RetryPolicy::SingleUse => err.is_connect(),
-                        RetryPolicy::Never => false,
-                    };
-                    retry.then(|| self.backoff(attempt))
-                }
-                Err(AttemptError::Body(_)) => {
-                    (policy == RetryPolicy::Idempotent).then(|| self.backoff(attempt))
-                }
-                Err(AttemptError::Refused(_)) => None,
-                Ok(response) => {
-                    let transient = response.status >= 500 || response.status == 429;
-                    if transient && policy == RetryPolicy::Idempotent {
-                        match retry_after(&response.headers) {
-                            Some(wait) if wait > MAX_RETRY_AFTER => None,
-                            Some(wait) => Some(wait),
-                            None => Some(self.backoff(attempt)),
-                        }
-                    } else {
-                        None
-                    }
-                }
-            };
+            // One timer per attempt: the attempt's own limit, or the operation's deadline when
+            // that comes first.
+            let attempt_deadline = deadline.min(Instant::now() + self.options.request_timeout);
+            let outcome =
+                match tokio::time::timeout_at(attempt_deadline, self.attempt(request, cap)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) if attempt_deadline >= deadline => return Err(timeout(attempt)),
+                    Err(_) => Err(AttemptError::TimedOut),
+                };
+            let wait = self.retry_wait(&outcome, policy, attempt);
             let fits = |wait: Duration| Instant::now() + wait < deadline;
             match wait {
                 Some(wait) if more && fits(wait) => {
@@ -418,7 +380,46 @@ impl Transport {
                             self.transport_error(&request.endpoint, err, attempt)
                         }
                         AttemptError::Refused(err) => err,
+                        AttemptError::TimedOut => timeout(attempt),
                     });
+                }
+            }
+        }
+    }
+
+    /// How long to wait before trying again after `outcome`, or `None` to stop: transient
+    /// failures are retried as `policy` allows, honouring `Retry-After` up to a bound.
+    fn retry_wait(
+        &self,
+        outcome: &Result<BufferedResponse, AttemptError>,
+        policy: RetryPolicy,
+        attempt: u32,
+    ) -> Option<Duration> {
+        match outcome {
+            // A refused server certificate is not transient: it is never retried.
+            Err(AttemptError::Send(err)) if certificate_problem(err).is_some() => None,
+            Err(AttemptError::Send(err)) => {
+                let retry = match policy {
+                    RetryPolicy::Idempotent => true,
+                    RetryPolicy::SingleUse => err.is_connect(),
+                    RetryPolicy::Never => false,
+                };
+                retry.then(|| self.backoff(attempt))
+            }
+            Err(AttemptError::Body(_) | AttemptError::TimedOut) => {
+                (policy == RetryPolicy::Idempotent).then(|| self.backoff(attempt))
+            }
+            Err(AttemptError::Refused(_)) => None,
+            Ok(response) => {
+                let transient = response.status >= 500 || response.status == 429;
+                if transient && policy == RetryPolicy::Idempotent {
+                    match retry_after(&response.headers) {
+                        Some(wait) if wait > MAX_RETRY_AFTER => None,
+                        Some(wait) => Some(wait),
+                        None => Some(self.backoff(attempt)),
+                    }
+                } else {
+                    None
                 }
             }
         }
@@ -432,14 +433,13 @@ impl Transport {
         let mut builder = self
             .http
             .request(request.method.clone(), request.url.clone())
-            .timeout(self.options.request_timeout)
             .headers(request.headers.clone());
         if let Some((content_type, bytes)) = &request.body {
             builder = builder
                 .header(CONTENT_TYPE, content_type.as_str())
                 .body(bytes.clone());
         }
-        let response = builder.send().await.map_err(AttemptError::Send)?;
+        let mut response = builder.send().await.map_err(AttemptError::Send)?;
         if self.own_client && response.url() != &request.url {
             return Err(AttemptError::Refused(Error::refused(
                 &self.vendor,
@@ -452,7 +452,7 @@ impl Transport {
             )));
         }
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let headers = std::mem::take(response.headers_mut());
         let body = read_capped(response, cap)
             .await
             .map_err(AttemptError::Body)?;
@@ -516,6 +516,8 @@ impl Transport {
 
 /// Why one attempt failed.
 enum AttemptError {
+    /// No complete answer within the attempt's time (`request_timeout`).
+    TimedOut,
     /// The request could not be sent, or no response came.
     Send(reqwest::Error),
     /// The body could not be read.
@@ -543,13 +545,12 @@ async fn read_capped(
     mut response: Response,
     cap: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {
-    if response
-        .content_length()
-        .is_some_and(|len| len > cap as u64)
-    {
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > cap as u64) {
         return Ok(None);
     }
-    let mut body = Vec::new();
+    // Sized once when the length is announced (it is at most `cap` here).
+    let mut body = Vec::with_capacity(announced.map_or(0, |len| len as usize));
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > cap {
             return Ok(None);

@@ -84,7 +84,7 @@ impl Client {
             headers: Default::default(),
             body: Some((
                 "application/x-www-form-urlencoded".to_owned(),
-                encode_form(&form).into_bytes(),
+                encode_form(&form).into_bytes().into(),
             )),
             sanitizer: self.sanitizer_with(&[
                 user.password.expose_secret(),
