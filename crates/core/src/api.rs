@@ -454,10 +454,10 @@ impl Client {
         token: &Token,
         request: &ApiRequest,
     ) -> Result<ApiResponse, Error> {
-        let prepared = self.prepare_api_request(token, request)?;
+        let mut prepared = self.prepare_api_request(token, request)?;
         let response = self
             .transport()
-            .send(&prepared, RetryPolicy::Never, MAX_API_BODY)
+            .send(&mut prepared, RetryPolicy::Never, MAX_API_BODY)
             .await?;
         let request_id = self.transport().request_id(&response, &prepared.sanitizer);
         let Some(body) = response.body else {

@@ -158,7 +158,7 @@ impl Client {
                 endpoints,
                 token_headers,
                 api_headers,
-                sanitizer,
+                sanitizer: sanitizer.into_shared(),
                 jwks: JwksCache::default(),
                 basic_headers: Default::default(),
             }),

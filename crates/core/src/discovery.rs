@@ -119,7 +119,7 @@ async fn fetch_metadata(
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let sanitizer = Sanitizer::new();
-    let request = PreparedRequest {
+    let mut request = PreparedRequest {
         method: Method::GET,
         endpoint: display_url(&target),
         url: target,
@@ -128,7 +128,7 @@ async fn fetch_metadata(
         sanitizer,
     };
     let response = transport
-        .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+        .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
         .await?;
     if matches!(response.status, 404 | 405 | 410) {
         return Ok(None);

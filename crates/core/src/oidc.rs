@@ -159,7 +159,7 @@ impl Client {
         let target = self.transport().target(&url)?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        let request = PreparedRequest {
+        let mut request = PreparedRequest {
             method: Method::GET,
             endpoint: display_url(&target),
             url: target,
@@ -169,7 +169,7 @@ impl Client {
         };
         let response = self
             .transport()
-            .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+            .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
         let meta = self.response_meta(&request, &response);
         let body = response.body.as_deref().unwrap_or_default();
@@ -197,7 +197,7 @@ impl Client {
         })?;
         bearer.set_sensitive(true);
         headers.insert(AUTHORIZATION, bearer);
-        let request = PreparedRequest {
+        let mut request = PreparedRequest {
             method: Method::GET,
             endpoint: display_url(&target),
             url: target,
@@ -207,7 +207,7 @@ impl Client {
         };
         let response = self
             .transport()
-            .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+            .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
         let meta = self.response_meta(&request, &response);
         let body = response.body.as_deref().unwrap_or_default();

@@ -35,7 +35,7 @@ impl Client {
             .resolve_endpoint(kind)?
             .ok_or_else(|| Error::unsupported(self.vendor(), format!("the `{kind}` endpoint")))?;
         let target = self.transport().target(&url)?;
-        let request = PreparedRequest {
+        let mut request = PreparedRequest {
             method: Method::GET,
             endpoint: display_url(&target),
             url: target,
@@ -45,7 +45,7 @@ impl Client {
         };
         let response = self
             .transport()
-            .send(&request, RetryPolicy::Never, PROBE_BODY)
+            .send(&mut request, RetryPolicy::Never, PROBE_BODY)
             .await?;
         Ok(Probe {
             endpoint: request.endpoint,

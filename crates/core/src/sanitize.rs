@@ -38,9 +38,13 @@ const REDACTED: &str = "[redacted]";
 /// encoded forms of the secrets are computed the first time a text is scrubbed.
 #[derive(Clone, Default)]
 pub(crate) struct Sanitizer {
-    /// Raw secret values to find in every decoded view of the text, longest first. Shared:
-    /// a request's sanitizer is its client's, copied only when the request adds a secret.
-    values: std::sync::Arc<Vec<String>>,
+    /// Raw secret values of the client, longest first; shared by its requests' sanitizers.
+    shared: std::sync::Arc<Vec<String>>,
+    /// Secrets this request added (its token, a code…).
+    own: Vec<String>,
+    /// `shared` and `own` together, longest first: made the first time a text is scrubbed
+    /// (most requests never scrub anything, so adding a secret stays a push).
+    merged: std::sync::OnceLock<Vec<String>>,
     /// Literal forms to find in the text as it is (base64 forms), longest first; made from
     /// `values` when first needed.
     literals: std::sync::OnceLock<Vec<String>>,
@@ -54,13 +58,35 @@ impl Sanitizer {
 
     /// Adds a known secret value.
     pub(crate) fn add(&mut self, secret: &str) {
-        if secret.len() < MIN_SECRET_LEN || self.values.iter().any(|v| v == secret) {
+        if secret.len() < MIN_SECRET_LEN || self.shared.iter().chain(&self.own).any(|v| v == secret)
+        {
             return;
         }
-        let values = std::sync::Arc::make_mut(&mut self.values);
-        values.push(secret.to_owned());
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+        self.own.push(secret.to_owned());
+        self.merged = std::sync::OnceLock::new();
         self.literals = std::sync::OnceLock::new();
+    }
+
+    /// Every known secret, longest first.
+    fn values(&self) -> &[String] {
+        if self.own.is_empty() {
+            return &self.shared;
+        }
+        self.merged.get_or_init(|| {
+            let mut all: Vec<String> = self.shared.iter().chain(&self.own).cloned().collect();
+            all.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            all
+        })
+    }
+
+    /// This sanitizer's secrets, shared by the sanitizers made from it with
+    /// [`Sanitizer::with`] (a client's, for its requests).
+    pub(crate) fn into_shared(self) -> Sanitizer {
+        let values = self.values().to_vec();
+        Sanitizer {
+            shared: std::sync::Arc::new(values),
+            ..Sanitizer::default()
+        }
     }
 
     /// The base64 forms of every secret, and of the forms it takes in a request body, at any
@@ -68,7 +94,7 @@ impl Sanitizer {
     fn literals(&self) -> &[String] {
         self.literals.get_or_init(|| {
             let mut literals: Vec<String> = Vec::new();
-            for secret in self.values.iter() {
+            for secret in self.values() {
                 let form: String =
                     url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
                 let json = serde_json::to_string(secret).unwrap_or_default();
@@ -141,14 +167,14 @@ impl Sanitizer {
 
     fn longest_form(&self) -> usize {
         // An encoded form is at most 6 bytes per byte of the value (`\u00XX`, `&#xXX;`).
-        let values = self.values.iter().map(|v| v.len() * 6).max().unwrap_or(0);
+        let values = self.values().iter().map(|v| v.len() * 6).max().unwrap_or(0);
         let literals = self.literals().iter().map(String::len).max().unwrap_or(0);
         values.max(literals)
     }
 
     /// Replaces every known secret, in every view of the text.
     fn scrub_known(&self, text: &str) -> String {
-        if self.values.is_empty() {
+        if self.values().is_empty() {
             return text.to_owned();
         }
         let mut ranges: Vec<Range<usize>> = Vec::new();
@@ -156,7 +182,7 @@ impl Sanitizer {
             ranges.extend(find_all(text, literal));
         }
         for view in views(text) {
-            for value in self.values.iter() {
+            for value in self.values() {
                 for found in find_all(&view.text, value) {
                     ranges.push(view.original(found));
                 }
@@ -544,7 +570,7 @@ impl Sanitizer {
     /// other bytes as they are. Nothing else is touched: for results shown whole.
     pub(crate) fn redact_known(&self, bytes: &[u8]) -> Vec<u8> {
         match std::str::from_utf8(bytes) {
-            Ok(text) if !self.values.is_empty() => self.scrub_known(text).into_bytes(),
+            Ok(text) if !self.values().is_empty() => self.scrub_known(text).into_bytes(),
             _ => bytes.to_vec(),
         }
     }

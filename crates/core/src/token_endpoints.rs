@@ -216,12 +216,13 @@ impl Client {
         let mut params = Params::default();
         params.set("token", token.value());
         params.set("token_type_hint", token.type_hint());
-        let request = self.prepare_endpoint_request(url, params, vec![token.value().to_owned()])?;
+        let mut request =
+            self.prepare_endpoint_request(url, params, vec![token.value().to_owned()])?;
         observer.endpoint(&request.endpoint);
         // Revoking and introspecting twice has the effect of doing it once.
         let response = self
             .transport()
-            .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+            .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
         self.observe_answer(observer, &request, &response);
         Ok((request, response))

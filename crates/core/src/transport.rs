@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::Duration;
 
 use rand::RngExt as _;
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Response};
 use tokio::time::Instant;
 use url::Url;
@@ -334,7 +334,7 @@ impl Transport {
     /// to `cap` bytes.
     pub(crate) async fn send(
         &self,
-        request: &PreparedRequest,
+        request: &mut PreparedRequest,
         policy: RetryPolicy,
         cap: usize,
     ) -> Result<BufferedResponse, Error> {
@@ -355,12 +355,18 @@ impl Transport {
             // One timer per attempt: the attempt's own limit, or the operation's deadline when
             // that comes first.
             let attempt_deadline = deadline.min(Instant::now() + self.options.request_timeout);
-            let outcome =
-                match tokio::time::timeout_at(attempt_deadline, self.attempt(request, cap)).await {
-                    Ok(outcome) => outcome,
-                    Err(_) if attempt_deadline >= deadline => return Err(timeout(attempt)),
-                    Err(_) => Err(AttemptError::TimedOut),
-                };
+            // The last attempt takes the prepared headers instead of a copy.
+            let headers = if more {
+                request.headers.clone()
+            } else {
+                std::mem::take(&mut request.headers)
+            };
+            let attempt_future = self.attempt(request, headers, cap);
+            let outcome = match tokio::time::timeout_at(attempt_deadline, attempt_future).await {
+                Ok(outcome) => outcome,
+                Err(_) if attempt_deadline >= deadline => return Err(timeout(attempt)),
+                Err(_) => Err(AttemptError::TimedOut),
+            };
             let wait = self.retry_wait(&outcome, policy, attempt);
             let fits = |wait: Duration| Instant::now() + wait < deadline;
             match wait {
@@ -428,18 +434,30 @@ impl Transport {
     async fn attempt(
         &self,
         request: &PreparedRequest,
+        headers: HeaderMap,
         cap: usize,
     ) -> Result<BufferedResponse, AttemptError> {
-        let mut builder = self
-            .http
-            .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone());
+        // Built by hand, not through `RequestBuilder`: its `headers` would copy the prepared
+        // map entry by entry into yet another map, on every request.
+        let mut http_request = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *http_request.headers_mut() = headers;
         if let Some((content_type, bytes)) = &request.body {
-            builder = builder
-                .header(CONTENT_TYPE, content_type.as_str())
-                .body(bytes.clone());
+            let content_type = HeaderValue::from_str(content_type).map_err(|_| {
+                AttemptError::Refused(Error::config(
+                    &self.vendor,
+                    "the request's content type is not a valid header value",
+                ))
+            })?;
+            http_request
+                .headers_mut()
+                .insert(CONTENT_TYPE, content_type);
+            *http_request.body_mut() = Some(bytes.clone().into());
         }
-        let mut response = builder.send().await.map_err(AttemptError::Send)?;
+        let mut response = self
+            .http
+            .execute(http_request)
+            .await
+            .map_err(AttemptError::Send)?;
         if self.own_client && response.url() != &request.url {
             return Err(AttemptError::Refused(Error::refused(
                 &self.vendor,

@@ -87,10 +87,10 @@ impl Client {
             secrets: Vec::new(),
             policy: RetryPolicy::Idempotent,
         };
-        let request = self.prepare_token_request(call)?;
+        let mut request = self.prepare_token_request(call)?;
         let response = self
             .transport()
-            .send(&request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
+            .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
         let meta = self.response_meta(&request, &response);
         let body = response.body.as_deref().unwrap_or_default();

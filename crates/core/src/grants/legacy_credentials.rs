@@ -31,10 +31,10 @@ impl Client {
     /// once it may have reached the vendor: a resent login can count twice against the
     /// vendor's failed-login limits, and a code is single-use.
     pub async fn legacy_credentials(&self, user: &UserCredentials) -> Result<Token, Error> {
-        let (request, state, redirect_uri) = self.legacy_login_request(user)?;
+        let (mut request, state, redirect_uri) = self.legacy_login_request(user)?;
         let response = self
             .transport()
-            .send(&request, RetryPolicy::SingleUse, MAX_TOKEN_BODY)
+            .send(&mut request, RetryPolicy::SingleUse, MAX_TOKEN_BODY)
             .await?;
         let code = self.code_from_redirect(&request, &response, &state)?;
         self.exchange(

@@ -108,11 +108,11 @@ impl Client {
         let grant = call.grant;
         let policy = call.policy;
         let nonce = call.nonce.clone();
-        let request = self.prepare_token_request(call)?;
+        let mut request = self.prepare_token_request(call)?;
         observer.endpoint(&request.endpoint);
         let response = self
             .transport()
-            .send(&request, policy, MAX_TOKEN_BODY)
+            .send(&mut request, policy, MAX_TOKEN_BODY)
             .await?;
         self.observe_answer(observer, &request, &response);
         let mut token = self.parse_token_response(grant, &request, &response)?;
