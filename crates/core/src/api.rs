@@ -391,7 +391,8 @@ impl Client {
         let api = &self.descriptor().api;
         let mut url = self.api_url_on(self.api_base_for(token)?, &request.path)?;
         let access = token.access_token().expose_secret();
-        {
+        // Only when there is a pair to add: a query serializer leaves at least a bare `?`.
+        if !request.query.is_empty() || api.token_query_param.is_some() {
             let mut pairs = url.query_pairs_mut();
             for (name, value) in &request.query {
                 pairs.append_pair(name, value);
@@ -484,5 +485,32 @@ impl Client {
             body,
             sanitizer: prepared.sanitizer,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClientConfig;
+    use crate::secret::AccessToken;
+
+    fn client() -> Client {
+        let yaml = "id: v\nname: V\nendpoints:\n  token: https://v.example/token\n  \
+                    api_base: https://api.v.example/v1/\ngrants:\n  client_credentials: {}\n";
+        let provider = oauth_clients_descriptor::Provider::from_yaml_str(yaml, "v.yaml").unwrap();
+        Client::new(provider, ClientConfig::new("id")).unwrap()
+    }
+
+    #[test]
+    fn a_request_without_query_pairs_has_no_query() {
+        let token = Token::new(AccessToken::new("t0k3n-value"), 0, None);
+        let prepared = client()
+            .prepare_api_request(&token, &ApiRequest::get("vendors/"))
+            .unwrap();
+        assert_eq!(prepared.url.as_str(), "https://api.v.example/v1/vendors/");
+        let prepared = client()
+            .prepare_api_request(&token, &ApiRequest::get("vendors/").query("a", "b c"))
+            .unwrap();
+        assert_eq!(prepared.url.as_str(), "https://api.v.example/v1/vendors/?a=b+c");
     }
 }
