@@ -5,17 +5,20 @@ use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
+use oauth_clients_core::secrecy::ExposeSecret as _;
 use oauth_clients_core::{AccessToken, Token, TokenManager};
 
 use crate::peers::BenchResult;
 use crate::report::{Better, Measure, Report};
 
 /// The variants of row 2, in table order.
-pub const VARIANTS: [&str; 4] = [
+pub const VARIANTS: [&str; 6] = [
     "oauth-clients access_token()",
     "oauth-clients token()",
+    "oauth-clients with_cached_token() (a borrow)",
     "ArcSwap load + AccessToken clone",
     "ArcSwap load_full (Arc<Token>)",
+    "ArcSwap load (a borrow)",
 ];
 
 /// Runs one round: every variant on 1 and 2 threads, `calls` calls per thread.
@@ -87,6 +90,17 @@ async fn calls_on_this_thread(
         "oauth-clients token()" => {
             for _ in 0..calls {
                 std::hint::black_box(manager.token().await?);
+            }
+        }
+        "oauth-clients with_cached_token() (a borrow)" => {
+            for _ in 0..calls {
+                let read = manager.with_cached_token(|t| t.access_token().expose_secret().len());
+                std::hint::black_box(read.ok_or("the token is not cached")?);
+            }
+        }
+        "ArcSwap load (a borrow)" => {
+            for _ in 0..calls {
+                std::hint::black_box(swap.load().access_token().expose_secret().len());
             }
         }
         "ArcSwap load + AccessToken clone" => {

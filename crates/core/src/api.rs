@@ -511,6 +511,9 @@ mod tests {
         let prepared = client()
             .prepare_api_request(&token, &ApiRequest::get("vendors/").query("a", "b c"))
             .unwrap();
-        assert_eq!(prepared.url.as_str(), "https://api.v.example/v1/vendors/?a=b+c");
+        assert_eq!(
+            prepared.url.as_str(),
+            "https://api.v.example/v1/vendors/?a=b+c"
+        );
     }
 }

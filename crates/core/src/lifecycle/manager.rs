@@ -18,7 +18,9 @@ use crate::client::Client;
 use crate::config::UserCredentials;
 use crate::error::Error;
 use crate::secret::AccessToken;
-use crate::store::{MemoryStore, StoreError, StoreErrorKind, TokenStore, now_unix_ms};
+use crate::store::{
+    MemoryStore, StoreError, StoreErrorKind, TokenStore, coarse_now_unix_ms, now_unix_ms,
+};
 use crate::token::Token;
 
 /// Settings of a [`TokenManager`].
@@ -368,7 +370,7 @@ impl TokenManager {
     pub fn with_cached_token<R>(&self, read: impl FnOnce(&Token) -> R) -> Option<R> {
         let current = self.inner.current.load();
         let cached = current.as_deref()?;
-        let servable = self.servable(cached, now_unix_ms());
+        let servable = self.servable(cached, coarse_now_unix_ms());
         if servable {
             crate::observe::cache_hit(&self.inner.vendor);
         }
@@ -505,7 +507,7 @@ impl TokenManager {
     /// The cached token when it can be served without a refresh.
     fn cached(&self) -> Option<Arc<Token>> {
         let cached = self.inner.current()?;
-        let servable = self.servable(&cached, now_unix_ms());
+        let servable = self.servable(&cached, coarse_now_unix_ms());
         if servable {
             crate::observe::cache_hit(&self.inner.vendor);
         }

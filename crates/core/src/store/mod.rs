@@ -184,6 +184,24 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// The wall clock in Unix milliseconds as cheaply as the platform allows, for deciding whether
+/// a cached token is still fresh on every read: on Linux the coarse real-time clock (a few
+/// nanoseconds; it may lag by a few milliseconds, nothing next to the refresh margins of
+/// seconds), elsewhere [`now_unix_ms`].
+pub(crate) fn coarse_now_unix_ms() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+        let millis = u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000_000;
+        seconds.saturating_mul(1000).saturating_add(millis)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        now_unix_ms()
+    }
+}
+
 /// Unix milliseconds, now.
 pub(crate) fn now_unix_ms() -> u64 {
     std::time::SystemTime::now()
