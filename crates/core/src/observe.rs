@@ -3,8 +3,8 @@
 //! facade.
 //!
 //! The span is `oauth.token_request` (level INFO) with the fields `vendor`, `grant` (a grant's
-//! name, or `revocation` / `introspection`) and `endpoint` (the URL contacted, without query),
-//! then `status`, `request_id` (the vendor's, sanitized) and `duration_ms` when it completes, or
+//! name, or `device_authorization`, `revocation`, `introspection`) and `endpoint` (the URL
+//! contacted, without query), then `status`, `request_id` (the vendor's, sanitized) and `duration_ms` when it completes, or
 //! `error` (the error's `Display`, which is sanitized). A DEBUG event closes it. Nothing here
 //! is a secret: no parameter, header or body is recorded.
 //!

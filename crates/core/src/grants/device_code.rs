@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::observe::TokenRequestObserver;
 use crate::request::{Params, TokenCall};
 use crate::response::{self, MAX_TOKEN_BODY};
 use crate::secret::DeviceCode;
@@ -70,6 +71,16 @@ pub enum DevicePoll {
 impl Client {
     /// Asks the vendor for a device code and a user code (RFC 8628 §3.1).
     pub async fn start_device_authorization(&self) -> Result<DeviceAuthorization, Error> {
+        let observer = TokenRequestObserver::new(self.vendor(), "device_authorization");
+        observer
+            .run(Box::pin(self.observed_device_authorization(&observer)))
+            .await
+    }
+
+    async fn observed_device_authorization(
+        &self,
+        observer: &TokenRequestObserver,
+    ) -> Result<DeviceAuthorization, Error> {
         let kind = GrantKind::DeviceCode;
         let grant = self.grant(kind, |g| g.device_code.as_ref())?;
         let url = self.required_endpoint(EndpointKind::DeviceAuthorization)?;
@@ -88,10 +99,12 @@ impl Client {
             policy: RetryPolicy::Idempotent,
         };
         let mut request = self.prepare_token_request(call)?;
+        observer.endpoint(&request.endpoint);
         let response = self
             .transport()
             .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)
             .await?;
+        self.observe_answer(observer, &request, &response);
         let meta = self.response_meta(&request, &response);
         let body = response.body.as_deref().unwrap_or_default();
         let object = response::body_object(&meta, body);
