@@ -31,8 +31,8 @@ fn token_json(access: &str, expires_in: u64) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousand_tasks_on_an_expired_manager_make_one_token_request() {
-    let _watchdog = store_support::Watchdog::start("thousand_tasks", Duration::from_secs(120));
+async fn ten_thousand_tasks_on_an_expired_manager_make_one_token_request() {
+    let _watchdog = store_support::Watchdog::start("ten_thousand_tasks", Duration::from_secs(120));
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -57,7 +57,7 @@ async fn thousand_tasks_on_an_expired_manager_make_one_token_request() {
         .await
         .unwrap();
     let manager = TokenManager::builder(client).store(store).build();
-    let handles: Vec<_> = (0..1000)
+    let handles: Vec<_> = (0..10_000)
         .map(|_| {
             let m = manager.clone();
             tokio::spawn(async move { m.access_token().await })

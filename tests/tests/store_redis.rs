@@ -5,11 +5,14 @@ mod store_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use oauth_clients_core::TokenManager;
 use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::RedisStore;
 use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
+use std::sync::Arc;
 use store_support::{
-    RedisServer, RotatingEndpoint, TestCertificates, check_store_contract, run_workers, token_url,
+    RedisServer, RotatingEndpoint, TestCertificates, check_store_contract, client, run_workers,
+    token_url,
 };
 use wiremock::MockServer;
 
@@ -115,7 +118,7 @@ async fn an_unreachable_server_is_a_clear_error_without_secrets() {
 }
 
 #[test]
-fn four_processes_share_one_token_request_through_redis() {
+fn eight_processes_share_one_token_request_through_redis() {
     let redis = RedisServer::start();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let server = runtime.block_on(MockServer::start());
@@ -123,7 +126,7 @@ fn four_processes_share_one_token_request_through_redis() {
     runtime.block_on(endpoint.mount(&server));
     let url = token_url(&server);
 
-    let reports = run_workers(4, &redis.url(), &url, 100, 0);
+    let reports = run_workers(8, &redis.url(), &url, 100, 0);
     let requests = runtime
         .block_on(server.received_requests())
         .unwrap_or_default();
@@ -157,4 +160,40 @@ fn rotating_refresh_tokens_across_four_processes_never_hit_invalid_grant_with_re
     for report in &reports {
         assert_eq!(report.errors, 0, "{reports:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_tasks_on_an_expired_token_make_one_token_request_with_redis() {
+    let _watchdog = store_support::Watchdog::start(
+        "ten_thousand_tasks_on_an_expired_token_make_one_token_request_with_redis",
+        Duration::from_secs(120),
+    );
+    let redis = RedisServer::start();
+    let store = Arc::new(RedisStore::open(&redis.url()).unwrap());
+    let server = MockServer::start().await;
+    let endpoint = RotatingEndpoint::new(3600, Duration::from_millis(50));
+    endpoint.mount(&server).await;
+    let manager = TokenManager::builder(client(&token_url(&server)))
+        .store(store.clone())
+        .build();
+    let expired = Token::new(
+        oauth_clients_core::AccessToken::new("expired"),
+        now() - 7200,
+        Some(now() - 3600),
+    );
+    store.put(manager.storage_key(), &expired).await.unwrap();
+
+    let handles: Vec<_> = (0..10_000)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.access_token().await })
+        })
+        .collect();
+    for handle in handles {
+        let token = handle.await.unwrap().unwrap();
+        assert_eq!(token.expose_secret(), "access-1");
+    }
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "exactly one token request");
+    assert_eq!(endpoint.stats().client_credentials, 1);
 }

@@ -135,9 +135,9 @@ async fn a_file_that_is_not_a_token_store_is_reported_and_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thousand_tasks_on_an_expired_token_make_one_token_request() {
+async fn ten_thousand_tasks_on_an_expired_token_make_one_token_request() {
     let _watchdog = store_support::Watchdog::start(
-        "thousand_tasks_on_an_expired_token_make_one_token_request",
+        "ten_thousand_tasks_on_an_expired_token_make_one_token_request",
         Duration::from_secs(120),
     );
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +155,7 @@ async fn thousand_tasks_on_an_expired_token_make_one_token_request() {
     );
     store.put(manager.storage_key(), &expired).await.unwrap();
 
-    let handles: Vec<_> = (0..1000)
+    let handles: Vec<_> = (0..10_000)
         .map(|_| {
             let manager = manager.clone();
             tokio::spawn(async move { manager.access_token().await })
