@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::PostgresStore;
-use oauth_clients_core::{StoreErrorKind, Token, TokenManager, TokenStore};
+use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
 use store_support::postgres::{PostgresOptions, PostgresServer, postgres_available};
 use store_support::{
-    RotatingEndpoint, TestCertificates, check_store_contract, client, run_workers, token_url,
+    RotatingEndpoint, TestCertificates, check_store_contract, run_workers, token_url,
 };
 use wiremock::MockServer;
 
@@ -164,33 +164,13 @@ async fn a_thousand_tasks_on_an_expired_token_make_one_token_request() {
     let Some(server) = PostgresServer::start("a_thousand_tasks_on_an_expired_token") else {
         return;
     };
-    let mock = MockServer::start().await;
-    let endpoint = RotatingEndpoint::new(3600, Duration::from_millis(100));
-    endpoint.mount(&mock).await;
     let store = Arc::new(PostgresStore::open(&server.url()).unwrap());
-    let client = client(&token_url(&mock));
-    let manager = TokenManager::builder(client).store(store.clone()).build();
-    // An expired token is stored under the manager's key.
-    let key = manager.key().storage_key();
-    store
-        .put(&key, &token("expired", now() - 10))
-        .await
-        .unwrap();
-
-    let handles: Vec<_> = (0..1000)
-        .map(|_| {
-            let manager = manager.clone();
-            tokio::spawn(async move { manager.access_token().await })
-        })
-        .collect();
-    for handle in handles {
-        let token = handle.await.unwrap().unwrap();
-        assert_eq!(token.expose_secret(), "access-1");
-    }
-    let stats = endpoint.stats();
-    assert_eq!(stats.client_credentials, 1, "{stats:?}");
-    let stored = store.get(&key).await.unwrap().unwrap();
-    assert_eq!(stored.access_token().expose_secret(), "access-1");
+    store_support::tasks_on_an_expired_token_make_one_request(
+        store,
+        1000,
+        Duration::from_millis(100),
+    )
+    .await;
 }
 
 #[test]

@@ -5,14 +5,12 @@ mod store_support;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oauth_clients_core::TokenManager;
 use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::RedisStore;
 use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
 use std::sync::Arc;
 use store_support::{
-    RedisServer, RotatingEndpoint, TestCertificates, check_store_contract, client, run_workers,
-    token_url,
+    RedisServer, RotatingEndpoint, TestCertificates, check_store_contract, run_workers, token_url,
 };
 use wiremock::MockServer;
 
@@ -170,30 +168,10 @@ async fn ten_thousand_tasks_on_an_expired_token_make_one_token_request_with_redi
     );
     let redis = RedisServer::start();
     let store = Arc::new(RedisStore::open(&redis.url()).unwrap());
-    let server = MockServer::start().await;
-    let endpoint = RotatingEndpoint::new(3600, Duration::from_millis(50));
-    endpoint.mount(&server).await;
-    let manager = TokenManager::builder(client(&token_url(&server)))
-        .store(store.clone())
-        .build();
-    let expired = Token::new(
-        oauth_clients_core::AccessToken::new("expired"),
-        now() - 7200,
-        Some(now() - 3600),
-    );
-    store.put(manager.storage_key(), &expired).await.unwrap();
-
-    let handles: Vec<_> = (0..10_000)
-        .map(|_| {
-            let manager = manager.clone();
-            tokio::spawn(async move { manager.access_token().await })
-        })
-        .collect();
-    for handle in handles {
-        let token = handle.await.unwrap().unwrap();
-        assert_eq!(token.expose_secret(), "access-1");
-    }
-    let requests = server.received_requests().await.unwrap_or_default();
-    assert_eq!(requests.len(), 1, "exactly one token request");
-    assert_eq!(endpoint.stats().client_credentials, 1);
+    store_support::tasks_on_an_expired_token_make_one_request(
+        store,
+        10_000,
+        Duration::from_millis(50),
+    )
+    .await;
 }

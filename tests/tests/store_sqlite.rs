@@ -6,10 +6,9 @@ mod store_support;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oauth_clients_core::secrecy::ExposeSecret;
 use oauth_clients_core::store::SqliteStore;
-use oauth_clients_core::{StoreErrorKind, Token, TokenManager, TokenStore};
-use store_support::{RotatingEndpoint, check_store_contract, client, run_workers, token_url};
+use oauth_clients_core::{StoreErrorKind, Token, TokenStore};
+use store_support::{RotatingEndpoint, check_store_contract, run_workers, token_url};
 use wiremock::MockServer;
 
 fn now() -> u64 {
@@ -142,34 +141,12 @@ async fn ten_thousand_tasks_on_an_expired_token_make_one_token_request() {
     );
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::new(dir.path().join("tokens.db")));
-    let server = MockServer::start().await;
-    let endpoint = RotatingEndpoint::new(3600, Duration::from_millis(50));
-    endpoint.mount(&server).await;
-    let manager = TokenManager::builder(client(&token_url(&server)))
-        .store(store.clone())
-        .build();
-    let expired = Token::new(
-        oauth_clients_core::AccessToken::new("expired"),
-        now() - 7200,
-        Some(now() - 3600),
-    );
-    store.put(manager.storage_key(), &expired).await.unwrap();
-
-    let handles: Vec<_> = (0..10_000)
-        .map(|_| {
-            let manager = manager.clone();
-            tokio::spawn(async move { manager.access_token().await })
-        })
-        .collect();
-    for handle in handles {
-        let token = handle.await.unwrap().unwrap();
-        assert_eq!(token.expose_secret(), "access-1");
-    }
-    let requests = server.received_requests().await.unwrap_or_default();
-    assert_eq!(requests.len(), 1, "exactly one token request");
-    assert_eq!(endpoint.stats().client_credentials, 1);
-    let stored = store.get(manager.storage_key()).await.unwrap().unwrap();
-    assert_eq!(stored.access_token().expose_secret(), "access-1");
+    store_support::tasks_on_an_expired_token_make_one_request(
+        store,
+        10_000,
+        Duration::from_millis(50),
+    )
+    .await;
 }
 
 #[test]

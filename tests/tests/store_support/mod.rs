@@ -11,8 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use oauth_clients_core::secrecy::SecretString;
-use oauth_clients_core::{Client, ClientConfig, Provider};
+use oauth_clients_core::secrecy::{ExposeSecret as _, SecretString};
+use oauth_clients_core::{
+    AccessToken, Client, ClientConfig, Provider, Token, TokenManager, TokenStore,
+};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -305,6 +307,44 @@ pub fn token_url(server: &MockServer) -> String {
     format!("{}/oauth/token", server.uri())
 }
 
+/// Stores an expired token under a manager's key in `store`, has `tasks` tasks ask for a token
+/// at once (the endpoint answering after `delay`), and checks that every task got the one new
+/// token from exactly one token request, and that the store holds it.
+pub async fn tasks_on_an_expired_token_make_one_request(
+    store: Arc<dyn TokenStore>,
+    tasks: usize,
+    delay: Duration,
+) {
+    let server = MockServer::start().await;
+    let endpoint = RotatingEndpoint::new(3600, delay);
+    endpoint.mount(&server).await;
+    let manager = TokenManager::builder(client(&token_url(&server)))
+        .store(store.clone())
+        .build();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let expired = Token::new(AccessToken::new("expired"), now - 7200, Some(now - 3600));
+    store.put(manager.storage_key(), &expired).await.unwrap();
+
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.access_token().await })
+        })
+        .collect();
+    for handle in handles {
+        let token = handle.await.unwrap().unwrap();
+        assert_eq!(token.expose_secret(), "access-1");
+    }
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert_eq!(requests.len(), 1, "exactly one token request");
+    let stats = endpoint.stats();
+    assert_eq!(stats.client_credentials, 1, "{stats:?}");
+    let stored = store.get(manager.storage_key()).await.unwrap().unwrap();
+    assert_eq!(stored.access_token().expose_secret(), "access-1");
+}
+
 /// What one helper process printed.
 #[derive(Debug, Default)]
 pub struct WorkerReport {
@@ -440,7 +480,7 @@ pub fn run_workers_in(
 
 /// The behaviour every store must have: get/put/delete by key, and a lock with an owner and
 /// an expiry that only its owner releases.
-pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
+pub async fn check_store_contract(store: &dyn TokenStore) {
     use oauth_clients_core::Token;
     use oauth_clients_core::secrecy::ExposeSecret;
 
@@ -451,14 +491,10 @@ pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
     let key = "contract:key-a";
     let other = "contract:key-b";
     assert!(store.get(key).await.unwrap().is_none());
-    let token = Token::new(
-        oauth_clients_core::AccessToken::new("secret-access"),
-        now,
-        Some(now + 3600),
-    )
-    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new(
-        "secret-refresh",
-    )));
+    let token = Token::new(AccessToken::new("secret-access"), now, Some(now + 3600))
+        .with_refresh_token(Some(oauth_clients_core::RefreshToken::new(
+            "secret-refresh",
+        )));
     store.put(key, &token).await.unwrap();
     let back = store.get(key).await.unwrap().expect("stored token");
     assert_eq!(back.access_token().expose_secret(), "secret-access");
@@ -472,11 +508,7 @@ pub async fn check_store_contract(store: &dyn oauth_clients_core::TokenStore) {
         "keys are separate"
     );
     // Replace.
-    let newer = Token::new(
-        oauth_clients_core::AccessToken::new("newer"),
-        now,
-        Some(now + 60),
-    );
+    let newer = Token::new(AccessToken::new("newer"), now, Some(now + 60));
     store.put(key, &newer).await.unwrap();
     assert_eq!(
         store
