@@ -147,29 +147,31 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
 
 /// One variant of row 3 or 4 alone, for a profiler: `--only exchanges|api-gets VARIANT
 /// [COUNT]` (a variant as the table names it; 50,000 calls by default), the rate printed.
-fn only(row: &str, variant: &str, count: usize) -> ExitCode {
-    let result = (|| -> BenchResult<String> {
-        let server = server::Server::start()?;
-        let base_url = server.base_url();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        runtime.block_on(async {
-            let setup = http::Setup::new(&base_url).await?;
-            let mut report = Report::default();
-            let known = http::EXCHANGE_VARIANTS.iter().chain(&http::API_VARIANTS);
-            let Some(&variant) = known.into_iter().find(|v| **v == variant) else {
-                return Err(format!("no variant {variant}").into());
-            };
-            match row {
-                "exchanges" => http::exchanges(&mut report, &setup, count, &[variant]).await?,
-                "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
-                _ => return Err(format!("no row {row} (exchanges, api-gets)").into()),
-            }
-            Ok(report.markdown())
-        })
-    })();
+fn only(row: &str, variant: &str, count: usize) -> BenchResult<String> {
+    let server = server::Server::start()?;
+    let base_url = server.base_url();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let setup = http::Setup::new(&base_url).await?;
+        let mut report = Report::default();
+        let known = http::EXCHANGE_VARIANTS.iter().chain(&http::API_VARIANTS);
+        let Some(&variant) = known.into_iter().find(|v| **v == variant) else {
+            return Err(format!("no variant {variant}").into());
+        };
+        match row {
+            "exchanges" => http::exchanges(&mut report, &setup, count, &[variant]).await?,
+            "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
+            _ => return Err(format!("no row {row} (exchanges, api-gets)").into()),
+        }
+        Ok(report.markdown())
+    })
+}
+
+/// Prints a run's table, or why it failed.
+fn print_table(result: BenchResult<String>) -> ExitCode {
     match result {
         Ok(table) => {
             println!("{table}");
@@ -194,9 +196,9 @@ fn main() -> ExitCode {
         };
     }
     let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["--only", row, variant] => return only(row, variant, 50_000),
+        ["--only", row, variant] => return print_table(only(row, variant, 50_000)),
         ["--only", row, variant, count] => match count.parse() {
-            Ok(count) => return only(row, variant, count),
+            Ok(count) => return print_table(only(row, variant, count)),
             Err(_) => {
                 eprintln!("not a count: {count}");
                 return ExitCode::from(2);
@@ -206,18 +208,11 @@ fn main() -> ExitCode {
         ["--quick"] => &QUICK,
         ["--smoke"] => &SMOKE,
         _ => {
-            eprintln!("usage: oauth-clients-bench [--quick | --smoke]");
+            eprintln!(
+                "usage: oauth-clients-bench [--quick | --smoke | --only ROW VARIANT [COUNT]]"
+            );
             return ExitCode::from(2);
         }
     };
-    match run(sizes) {
-        Ok(table) => {
-            println!("{table}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("bench failed: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    print_table(run(sizes))
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 
 mod support;
-use support::{finish_login, wait_and_drain};
+use support::{finish_login, http_get, wait_and_drain};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -1191,13 +1191,4 @@ fn a_crashed_processs_lock_is_waited_for_with_a_note_and_lapses() -> TestResult 
     );
     assert_eq!(sandbox.token_requests(Vendor::Procurify), 1);
     Ok(())
-}
-
-/// `reqwest::get` with the engine's TLS set up (reqwest brings no crypto provider here).
-async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
-    oauth_clients_core::http_client_builder()
-        .build()?
-        .get(url)
-        .send()
-        .await
 }

@@ -11,7 +11,7 @@ use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::time::{Instant, timeout, timeout_at};
 
 mod support;
-use support::finish_login;
+use support::{finish_login, http_get};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -181,13 +181,4 @@ async fn sandbox_of_an_unknown_vendor_is_a_usage_error() -> TestResult {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown vendor `nosuchvendor`"), "{stderr}");
     Ok(())
-}
-
-/// `reqwest::get` with the engine's TLS set up (reqwest brings no crypto provider here).
-async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
-    oauth_clients_core::http_client_builder()
-        .build()?
-        .get(url)
-        .send()
-        .await
 }

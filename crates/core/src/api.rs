@@ -277,23 +277,36 @@ impl Client {
             .map(Some)
     }
 
+    /// Refuses `url` unless it is on the API's origin (`base`'s, or `rewritten`'s: where the
+    /// client's rewrites send the API): the access token goes nowhere else.
+    fn check_api_origin(
+        &self,
+        url: &Url,
+        base: &Url,
+        rewritten: Option<&Url>,
+    ) -> Result<(), Error> {
+        let origin = url.origin();
+        if origin == base.origin() || rewritten.is_some_and(|r| origin == r.origin()) {
+            return Ok(());
+        }
+        Err(Error::refused(
+            self.vendor(),
+            format!(
+                "the access token goes only to the API's own origin ({}), not to {}",
+                base.origin().ascii_serialization(),
+                display_url(url)
+            ),
+        ))
+    }
+
     fn api_url_on(&self, base: Option<Url>, path: &str) -> Result<Url, Error> {
         let vendor = self.vendor();
         if path.starts_with("https://") || path.starts_with("http://") {
             let url = Url::parse(path)
                 .map_err(|err| Error::config(vendor, format!("invalid API URL: {err}")))?;
             check_secure(vendor, &url)?;
-            if let Some(base) = base
-                && url.origin() != base.origin()
-            {
-                return Err(Error::refused(
-                    vendor,
-                    format!(
-                        "the access token goes only to the API's own origin ({}), not to {}",
-                        base.origin().ascii_serialization(),
-                        display_url(&url)
-                    ),
-                ));
+            if let Some(base) = base {
+                self.check_api_origin(&url, &base, None)?;
             }
             return Ok(url);
         }
@@ -365,16 +378,7 @@ impl Client {
                 )
             })?;
             let rewritten = self.effective_url(&base)?;
-            if url.origin() != base.origin() && url.origin() != rewritten.origin() {
-                return Err(Error::refused(
-                    vendor,
-                    format!(
-                        "the access token goes only to the API's own origin ({}), not to {}",
-                        base.origin().ascii_serialization(),
-                        display_url(url)
-                    ),
-                ));
-            }
+            self.check_api_origin(url, &base, Some(&rewritten))?;
             check_secure(vendor, url)?;
         }
         self.token_header(token.access_token().expose_secret())

@@ -80,6 +80,16 @@ async fn seen(server: &MockServer) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
+/// The `Authorization` header of every request the server saw at `at`, in order.
+async fn authorizations_at(server: &MockServer, at: &str) -> Vec<Option<String>> {
+    seen(server)
+        .await
+        .into_iter()
+        .filter(|(path, _)| path == at)
+        .map(|(_, auth)| auth)
+        .collect()
+}
+
 fn middleware_client(api: AuthorizedClient) -> reqwest_middleware::ClientWithMiddleware {
     let http = oauth_clients_core::http_client_builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -97,12 +107,7 @@ async fn the_middleware_adds_the_token_and_retries_once_with_a_new_one_after_a_4
     let response = http.get(format!("{}/v1/me", server.uri())).send().await?;
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await?, "me");
-    let me: Vec<_> = seen(&server)
-        .await
-        .into_iter()
-        .filter(|(p, _)| p == "/v1/me")
-        .map(|(_, auth)| auth)
-        .collect();
+    let me = authorizations_at(&server, "/v1/me").await;
     assert_eq!(
         me,
         [Some("Bearer t1".to_owned()), Some("Bearer t2".to_owned())]
@@ -165,12 +170,7 @@ async fn the_tower_layer_adds_the_token_and_a_401_gets_the_next_request_a_new_on
     assert_eq!(second.status(), 200);
     let body = second.into_body().collect().await?.to_bytes();
     assert_eq!(&body[..], b"me");
-    let me: Vec<_> = seen(&server)
-        .await
-        .into_iter()
-        .filter(|(p, _)| p == "/v1/me")
-        .map(|(_, auth)| auth)
-        .collect();
+    let me = authorizations_at(&server, "/v1/me").await;
     assert_eq!(
         me,
         [Some("Bearer t1".to_owned()), Some("Bearer t2".to_owned())]

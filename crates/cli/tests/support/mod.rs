@@ -40,3 +40,12 @@ pub async fn finish_login(
         stderr: (seen + &rest).into_bytes(),
     })
 }
+
+/// `reqwest::get` with the engine's TLS set up (reqwest brings no crypto provider here).
+pub async fn http_get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    oauth_clients_core::http_client_builder()
+        .build()?
+        .get(url)
+        .send()
+        .await
+}
