@@ -15,7 +15,8 @@
 //! 4. authorized API GETs per second, 16 in flight;
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
-//! `--only exchanges|api-gets VARIANT [COUNT]` runs one variant of row 3 or 4 alone (for a profiler).
+//! `--only exchanges|api-gets|tenants VARIANT [COUNT]` runs one variant of row 1, 3 or 4 alone
+//! (for a profiler).
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
 //! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
 
@@ -145,11 +146,26 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
     ))
 }
 
-/// One variant of row 3 or 4 alone, for a profiler: `--only exchanges|api-gets VARIANT
-/// [COUNT]` (a variant as the table names it; 50,000 calls by default), the rate printed.
-fn only(row: &str, variant: &str, count: usize) -> BenchResult<String> {
+/// One variant of row 1, 3 or 4 alone, for a profiler: `--only exchanges|api-gets|tenants
+/// VARIANT [COUNT]` (a variant as the table names it; 50,000 calls or 10,000 tenants by
+/// default), its figures printed.
+fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<String> {
     let server = server::Server::start()?;
     let base_url = server.base_url();
+    if row == "tenants" {
+        let Some(&variant) = tenants::VARIANTS.iter().find(|v| **v == variant) else {
+            return Err(format!("no variant {variant}").into());
+        };
+        let mut report = Report::default();
+        tenants::round(
+            &mut report,
+            count.unwrap_or(FULL.tenants),
+            &base_url,
+            &[variant],
+        )?;
+        return Ok(report.markdown());
+    }
+    let count = count.unwrap_or(50_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -164,7 +180,7 @@ fn only(row: &str, variant: &str, count: usize) -> BenchResult<String> {
         match row {
             "exchanges" => http::exchanges(&mut report, &setup, count, &[variant]).await?,
             "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
-            _ => return Err(format!("no row {row} (exchanges, api-gets)").into()),
+            _ => return Err(format!("no row {row} (exchanges, api-gets, tenants)").into()),
         }
         Ok(report.markdown())
     })
@@ -196,9 +212,9 @@ fn main() -> ExitCode {
         };
     }
     let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["--only", row, variant] => return print_table(only(row, variant, 50_000)),
+        ["--only", row, variant] => return print_table(only(row, variant, None)),
         ["--only", row, variant, count] => match count.parse() {
-            Ok(count) => return print_table(only(row, variant, count)),
+            Ok(count) => return print_table(only(row, variant, Some(count))),
             Err(_) => {
                 eprintln!("not a count: {count}");
                 return ExitCode::from(2);

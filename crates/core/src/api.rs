@@ -24,9 +24,10 @@ use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::client::{Client, insert_header};
+use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::headers::insert_header;
 use crate::sanitize::Sanitizer;
 use crate::target::{check_secure, display_url, join_api_path};
 use crate::token::Token;
@@ -406,7 +407,7 @@ impl Client {
             }
         }
         let target = self.effective_url(&url)?;
-        let mut headers = self.inner.api_headers.clone()?;
+        let mut headers = self.inner.parts.api_headers.clone()?;
         for (name, value) in &request.headers {
             if let Some(why) = oauth_clients_descriptor::names::reserved_header(name) {
                 return Err(Error::config(

@@ -6,15 +6,16 @@ use std::fmt;
 use std::sync::Arc;
 
 use oauth_clients_descriptor::{Descriptor, Provider};
-use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use crate::config::{ClientConfig, redact_variables};
-use crate::endpoints::{EndpointKind, Endpoints};
+use crate::descriptor::BasicAuthEncoding;
+use crate::endpoints::EndpointKind;
 use crate::error::Error;
-use crate::jwks::JwksCache;
-use crate::sanitize::Sanitizer;
+use crate::parts::{DEFAULT_TOKEN_HEADERS, SharedParts};
+use crate::sanitize::{KnownSecrets, Sanitizer};
 use crate::transport::{ClientOptions, Transport};
 use crate::vars::{Escape, Vars};
 
@@ -64,23 +65,13 @@ pub struct Client {
 }
 
 pub(crate) struct ClientInner {
-    pub(crate) provider: Provider,
+    /// What clients of the same vendor, variables and options share.
+    pub(crate) parts: Arc<SharedParts>,
     pub(crate) config: ClientConfig,
     pub(crate) vars: Vars,
-    pub(crate) transport: Transport,
-    pub(crate) endpoints: Endpoints,
-    /// `Accept` and the descriptor's `token_request.headers`, or why they cannot be built;
-    /// `None` when that is `Accept: application/json` alone (shared, not kept per client).
-    pub(crate) token_headers: Result<Option<HeaderMap>, Error>,
-    /// The descriptor's `api.headers`, or why they cannot be built.
-    pub(crate) api_headers: Result<HeaderMap, Error>,
-    /// The client's own secrets (client secret and its Basic form), known to every sanitizer.
-    pub(crate) sanitizer: Sanitizer,
-    /// The issuer's key set, for ID tokens.
-    pub(crate) jwks: JwksCache,
-    /// The `Authorization: Basic …` header of each encoding (form-encoded, raw), made on first
-    /// use; `None` when the credentials cannot go in a header.
-    pub(crate) basic_headers: [std::sync::OnceLock<Option<HeaderValue>>; 2],
+    /// The `Authorization: Basic …` header, made on first use, with the encoding it was made
+    /// for; `None` when the credentials cannot go in a header.
+    pub(crate) basic_header: std::sync::OnceLock<(BasicAuthEncoding, Option<HeaderValue>)>,
 }
 
 impl fmt::Debug for Client {
@@ -91,7 +82,7 @@ impl fmt::Debug for Client {
             declared.get(name).is_some_and(|v| v.secret)
         });
         f.debug_struct("Client")
-            .field("vendor", &self.inner.provider.id())
+            .field("vendor", &self.inner.parts.provider.id())
             .field("client_id", &config.client_id())
             .field(
                 "client_secret",
@@ -101,7 +92,7 @@ impl fmt::Debug for Client {
             .field("environment", &config.environment_name())
             .field("scopes", &config.scope_list())
             .field("redirect_uri", &config.redirect_uri_value())
-            .field("options", self.inner.transport.options())
+            .field("options", self.inner.parts.transport.options())
             .finish()
     }
 }
@@ -122,52 +113,22 @@ impl Client {
         config: ClientConfig,
         options: ClientOptions,
     ) -> Result<Client, Error> {
-        let descriptor = provider.descriptor();
-        let vendor = descriptor.id.as_str();
         let mut vars = Vars::resolve(&provider, config.variables(), config.environment_name())?;
         vars.set("client_id", config.client_id());
-        let transport =
-            Transport::new(vendor, options, descriptor.api.request_id_header.as_deref())?;
-        let endpoints = Endpoints::resolve(descriptor, &vars);
-        let mut token_headers = header_map(
-            vendor,
-            &vars,
-            &descriptor.token_request.headers,
-            "token_request.headers",
-        );
-        if let Ok(headers) = &mut token_headers {
-            headers
-                .entry(ACCEPT)
-                .or_insert(HeaderValue::from_static("application/json"));
-        }
-        let token_headers =
-            token_headers.map(|headers| (headers != *DEFAULT_TOKEN_HEADERS).then_some(headers));
-        let api_headers = header_map(vendor, &vars, &descriptor.api.headers, "api.headers");
-        let mut sanitizer = Sanitizer::new();
-        if let Some(secret) = config.client_secret() {
-            sanitizer.add(secret.expose_secret());
-            let basic = crate::crypto::basic_auth(config.client_id(), secret);
-            sanitizer.add(basic.expose_secret().trim_start_matches("Basic "));
-        }
+        let parts = SharedParts::get(&provider, &vars, options)?;
         Ok(Client {
             inner: Arc::new(ClientInner {
-                provider,
+                parts,
                 config,
                 vars,
-                transport,
-                endpoints,
-                token_headers,
-                api_headers,
-                sanitizer: sanitizer.into_shared(),
-                jwks: JwksCache::default(),
-                basic_headers: Default::default(),
+                basic_header: std::sync::OnceLock::new(),
             }),
         })
     }
 
     /// The vendor.
     pub fn provider(&self) -> &Provider {
-        &self.inner.provider
+        &self.inner.parts.provider
     }
 
     /// The configuration.
@@ -177,19 +138,19 @@ impl Client {
 
     /// The transport options.
     pub fn options(&self) -> &ClientOptions {
-        self.inner.transport.options()
+        self.inner.parts.transport.options()
     }
 
     pub(crate) fn descriptor(&self) -> &Descriptor {
-        self.inner.provider.descriptor()
+        self.inner.parts.provider.descriptor()
     }
 
     pub(crate) fn vendor(&self) -> &str {
-        self.inner.provider.id()
+        self.inner.parts.provider.id()
     }
 
     pub(crate) fn transport(&self) -> &Transport {
-        &self.inner.transport
+        &self.inner.parts.transport
     }
 
     pub(crate) fn vars(&self) -> &Vars {
@@ -200,13 +161,14 @@ impl Client {
     /// when the descriptor has no such endpoint.
     #[doc(hidden)]
     pub fn resolve_endpoint(&self, kind: &EndpointKind) -> Result<Option<Url>, Error> {
-        Ok(self.inner.endpoints.get(kind)?.cloned())
+        Ok(self.inner.parts.endpoints.get(kind)?.cloned())
     }
 
     /// Every endpoint of the descriptor with its resolved URL, or the reason it cannot be
     /// resolved (e.g. a missing variable), for tools that describe a vendor.
     pub fn resolved_endpoints(&self) -> Vec<(EndpointKind, Result<Url, Error>)> {
         self.inner
+            .parts
             .endpoints
             .all()
             .map(|(kind, url)| (kind.clone(), url.clone()))
@@ -215,19 +177,19 @@ impl Client {
 
     /// The rewrites of this client's options as `(prefix, target)`, safe to show.
     pub fn rewrites(&self) -> Vec<(String, String)> {
-        self.inner.transport.rewrites_display()
+        self.inner.parts.transport.rewrites_display()
     }
 
     /// The URL a request to `url` actually goes to: rewrites applied, and HTTPS (or a loopback
     /// host) checked before and after.
     #[doc(hidden)]
     pub fn effective_url(&self, url: &Url) -> Result<Url, Error> {
-        self.inner.transport.target(url)
+        self.inner.parts.transport.target(url)
     }
 
     /// The URL of an endpoint the grant needs; [`Error::Unsupported`] when there is none.
     pub(crate) fn required_endpoint(&self, kind: EndpointKind) -> Result<Url, Error> {
-        match self.inner.endpoints.get(&kind)? {
+        match self.inner.parts.endpoints.get(&kind)? {
             Some(url) => Ok(url.clone()),
             None => Err(Error::unsupported(
                 self.vendor(),
@@ -259,54 +221,38 @@ impl Client {
 
     /// A sanitizer that knows the client's secrets and `more`.
     pub(crate) fn sanitizer_with(&self, more: &[&str]) -> Sanitizer {
-        self.inner.sanitizer.clone().with(more)
+        let client: Arc<dyn KnownSecrets> = self.inner.clone();
+        Sanitizer::knowing(client).with(more)
     }
 }
 
-/// The token request headers of a descriptor that names none.
-static DEFAULT_TOKEN_HEADERS: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(|| {
-    HeaderMap::from_iter([(ACCEPT, HeaderValue::from_static("application/json"))])
-});
+/// The client secret, and its Basic form (form-encoded; a grant sending the raw form adds
+/// that to its own request's sanitizer): computed when a text is scrubbed, not kept.
+impl KnownSecrets for ClientInner {
+    fn known_secrets(&self) -> Vec<String> {
+        let Some(secret) = self.config.client_secret() else {
+            return Vec::new();
+        };
+        let basic = crate::crypto::basic_auth(self.config.client_id(), secret);
+        vec![
+            secret.expose_secret().to_owned(),
+            basic
+                .expose_secret()
+                .trim_start_matches("Basic ")
+                .to_owned(),
+        ]
+    }
+}
 
 impl Client {
     /// The headers every token request starts from.
     pub(crate) fn token_headers(&self) -> Result<HeaderMap, Error> {
-        match &self.inner.token_headers {
+        match &self.inner.parts.token_headers {
             Ok(Some(headers)) => Ok(headers.clone()),
             Ok(None) => Ok(DEFAULT_TOKEN_HEADERS.clone()),
             Err(err) => Err(err.clone()),
         }
     }
-}
-
-/// A header map from a descriptor's header templates, variables substituted.
-fn header_map(
-    vendor: &str,
-    vars: &Vars,
-    headers: &BTreeMap<String, String>,
-    section: &str,
-) -> Result<HeaderMap, Error> {
-    let mut map = HeaderMap::new();
-    for (name, value) in headers {
-        let used_by = format!("{section}.{name}");
-        let value = vars.render_text(value, &used_by, Escape::Plain)?;
-        insert_header(&mut map, name, &value).map_err(|what| {
-            Error::config(vendor, format!("`{used_by}` is not a valid header {what}"))
-        })?;
-    }
-    Ok(map)
-}
-
-/// Inserts a header; the error names what is invalid (`name` or `value`).
-pub(crate) fn insert_header(
-    headers: &mut HeaderMap,
-    name: &str,
-    value: &str,
-) -> Result<(), &'static str> {
-    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| "name")?;
-    let value = HeaderValue::from_str(value).map_err(|_| "value")?;
-    headers.insert(name, value);
-    Ok(())
 }
 
 /// A client secret that is required: [`Error::Config`] naming the method when missing.

@@ -29,8 +29,14 @@ pub struct ClientConfig {
     client_id: String,
     client_secret: Option<SecretString>,
     variables: BTreeMap<String, String>,
-    environment: Option<String>,
     scopes: Option<Vec<String>>,
+    /// The settings few configurations have, apart (a process may hold thousands).
+    details: Option<Box<ConfigDetails>>,
+}
+
+#[derive(Clone, Default)]
+struct ConfigDetails {
+    environment: Option<String>,
     redirect_uri: Option<String>,
     grant_types: BTreeMap<GrantKind, String>,
     client_auth: Option<ClientAuth>,
@@ -61,7 +67,7 @@ impl ClientConfig {
 
     /// Chooses an environment by name (the descriptor's default otherwise).
     pub fn environment(mut self, name: impl Into<String>) -> ClientConfig {
-        self.environment = Some(name.into());
+        self.details_mut().environment = Some(name.into());
         self
     }
 
@@ -78,38 +84,38 @@ impl ClientConfig {
     /// Sends `value` as the `grant_type` of `grant` instead of the descriptor's value (for an
     /// installation that differs from the vendor's document).
     pub fn grant_type(mut self, grant: GrantKind, value: impl Into<String>) -> ClientConfig {
-        self.grant_types.insert(grant, value.into());
+        self.details_mut().grant_types.insert(grant, value.into());
         self
     }
 
     /// Sets the redirect URI (the descriptor's default otherwise).
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> ClientConfig {
-        self.redirect_uri = Some(uri.into());
+        self.details_mut().redirect_uri = Some(uri.into());
         self
     }
 
     /// Authenticates with `method` instead of the vendor's preferred one; the vendor must list
     /// it among the methods it accepts (`client_auth` in the descriptor).
     pub fn client_auth(mut self, method: ClientAuth) -> ClientConfig {
-        self.client_auth = Some(method);
+        self.details_mut().client_auth = Some(method);
         self
     }
 
     /// The private key that signs the client's JWT assertions (`private_key_jwt`, the
     /// JWT-bearer grant).
     pub fn signing_key(mut self, key: SigningKey) -> ClientConfig {
-        self.signing_key = Some(key);
+        self.details_mut().signing_key = Some(key);
         self
     }
 
     /// The client authentication method chosen, when one was.
     pub fn client_auth_choice(&self) -> Option<ClientAuth> {
-        self.client_auth
+        self.details.as_ref().and_then(|d| d.client_auth)
     }
 
     /// The signing key, when set.
     pub fn signing_key_value(&self) -> Option<&SigningKey> {
-        self.signing_key.as_ref()
+        self.details.as_ref().and_then(|d| d.signing_key.as_ref())
     }
 
     /// The client id.
@@ -129,7 +135,7 @@ impl ClientConfig {
 
     /// The environment chosen, when one was.
     pub fn environment_name(&self) -> Option<&str> {
-        self.environment.as_deref()
+        self.details.as_ref().and_then(|d| d.environment.as_deref())
     }
 
     /// The scopes chosen, when set.
@@ -139,12 +145,19 @@ impl ClientConfig {
 
     /// The redirect URI chosen, when set.
     pub fn redirect_uri_value(&self) -> Option<&str> {
-        self.redirect_uri.as_deref()
+        self.details
+            .as_ref()
+            .and_then(|d| d.redirect_uri.as_deref())
     }
 
     /// The `grant_type` overrides.
     pub fn grant_type_overrides(&self) -> &BTreeMap<GrantKind, String> {
-        &self.grant_types
+        static NONE: BTreeMap<GrantKind, String> = BTreeMap::new();
+        self.details.as_ref().map_or(&NONE, |d| &d.grant_types)
+    }
+
+    fn details_mut(&mut self) -> &mut ConfigDetails {
+        self.details.get_or_insert_with(Box::default)
     }
 }
 
@@ -157,12 +170,12 @@ impl fmt::Debug for ClientConfig {
                 &self.client_secret.as_ref().map(|_| "[redacted]"),
             )
             .field("variables", &redact_variables(&self.variables, |_| false))
-            .field("environment", &self.environment)
+            .field("environment", &self.environment_name())
             .field("scopes", &self.scopes)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("grant_types", &self.grant_types)
-            .field("client_auth", &self.client_auth)
-            .field("signing_key", &self.signing_key)
+            .field("redirect_uri", &self.redirect_uri_value())
+            .field("grant_types", self.grant_type_overrides())
+            .field("client_auth", &self.client_auth_choice())
+            .field("signing_key", &self.signing_key_value())
             .finish()
     }
 }

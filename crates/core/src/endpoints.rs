@@ -53,7 +53,7 @@ impl fmt::Display for EndpointKind {
 }
 
 /// Every endpoint template of a descriptor, with the field that holds it.
-fn templates(descriptor: &Descriptor) -> Vec<(EndpointKind, &str, String)> {
+pub(crate) fn templates(descriptor: &Descriptor) -> Vec<(EndpointKind, &str, String)> {
     let e = &descriptor.endpoints;
     let mut templates: Vec<(EndpointKind, &str, String)> = vec![(
         EndpointKind::Token,

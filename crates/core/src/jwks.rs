@@ -1,4 +1,5 @@
-//! The cache of an issuer's key set (JWKS), kept per client.
+//! The cache of an issuer's key set (JWKS), shared by the clients of one vendor, variables
+//! and options.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};

@@ -41,6 +41,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
+mod headers;
 mod jwks;
 mod jwt;
 mod lifecycle;
@@ -48,6 +49,7 @@ mod lifecycle;
 pub mod middleware;
 mod observe;
 mod oidc;
+mod parts;
 mod probe;
 mod redact;
 mod request;

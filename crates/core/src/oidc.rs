@@ -40,7 +40,7 @@ impl Client {
         token: &mut Token,
         nonce: Option<&Nonce>,
     ) -> Result<(), Error> {
-        let Some(id_token) = token.id_token.clone() else {
+        let Some(id_token) = token.id_token().cloned() else {
             if nonce.is_some() {
                 return Err(self.id_token_error(
                     "the answer has no `id_token`, although `openid` was requested",
@@ -50,7 +50,7 @@ impl Client {
         };
         let claims = self.verified_claims(id_token.expose_secret()).await?;
         self.check_claims(&claims, nonce)?;
-        token.id_token_claims = Some(claims);
+        token.details_mut().id_token_claims = Some(claims);
         Ok(())
     }
 
@@ -80,7 +80,7 @@ impl Client {
         if let Some(kid) = header.kid.as_deref()
             && keys.find(kid).is_none()
             && !fresh
-            && self.inner.jwks.may_refetch_for(kid)
+            && self.inner.parts.jwks.may_refetch_for(kid)
         {
             keys = self.jwks(true).await?.0;
         }
@@ -151,7 +151,7 @@ impl Client {
     /// The issuer's key set: cached, or fetched (always when `refetch`); and whether it was
     /// fetched now.
     async fn jwks(&self, refetch: bool) -> Result<(Arc<JwkSet>, bool), Error> {
-        let cached = self.inner.jwks.lock().keys.clone();
+        let cached = self.inner.parts.jwks.lock().keys.clone();
         if let (false, Some(keys)) = (refetch, cached) {
             return Ok((keys, false));
         }
@@ -179,7 +179,7 @@ impl Client {
         let keys: JwkSet = serde_json::from_slice(body)
             .map_err(|err| meta.invalid(format!("not a JSON Web Key Set ({err})"), body))?;
         let keys = Arc::new(keys);
-        self.inner.jwks.lock().keys = Some(keys.clone());
+        self.inner.parts.jwks.lock().keys = Some(keys.clone());
         Ok((keys, true))
     }
 

@@ -10,8 +10,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use crate::client::{Client, insert_header, required_secret};
+use crate::client::{Client, required_secret};
 use crate::error::Error;
+use crate::headers::insert_header;
 use crate::secret::Nonce;
 use crate::target::display_url;
 use crate::token::now_unix;
@@ -221,30 +222,32 @@ impl Client {
             ClientAuth::ClientSecretBasic => {
                 let secret = required_secret(vendor, config.client_secret(), method.as_str())?;
                 let encoding = settings.basic_auth_encoding;
-                // Computed once per client: the client's sanitizer knows the form-encoded
-                // credentials already; the raw form is added to this request's.
-                let slot = match encoding {
-                    BasicAuthEncoding::FormUrlencoded => 0,
-                    BasicAuthEncoding::None => 1,
+                // Computed once per client, for the encoding it uses first (a grant that
+                // uses the other computes its own): the client's sanitizer knows the
+                // form-encoded credentials already; the raw form is added to this request's.
+                let basic_header = || {
+                    let basic = match encoding {
+                        BasicAuthEncoding::FormUrlencoded => {
+                            crate::crypto::basic_auth(client_id, secret)
+                        }
+                        BasicAuthEncoding::None => crate::crypto::basic_auth_raw(client_id, secret),
+                    };
+                    let mut value = HeaderValue::from_str(basic.expose_secret()).ok()?;
+                    value.set_sensitive(true);
+                    Some(value)
                 };
-                let value = self.inner.basic_headers[slot]
-                    .get_or_init(|| {
-                        let basic = match encoding {
-                            BasicAuthEncoding::FormUrlencoded => {
-                                crate::crypto::basic_auth(client_id, secret)
-                            }
-                            BasicAuthEncoding::None => {
-                                crate::crypto::basic_auth_raw(client_id, secret)
-                            }
-                        };
-                        let mut value = HeaderValue::from_str(basic.expose_secret()).ok()?;
-                        value.set_sensitive(true);
-                        Some(value)
-                    })
-                    .clone()
-                    .ok_or_else(|| {
-                        Error::config(vendor, "the client id or secret cannot be sent in a header")
-                    })?;
+                let (cached_for, cached) = self
+                    .inner
+                    .basic_header
+                    .get_or_init(|| (encoding, basic_header()));
+                let value = if *cached_for == encoding {
+                    cached.clone()
+                } else {
+                    basic_header()
+                };
+                let value = value.ok_or_else(|| {
+                    Error::config(vendor, "the client id or secret cannot be sent in a header")
+                })?;
                 if encoding == BasicAuthEncoding::None
                     && let Ok(text) = value.to_str()
                 {

@@ -31,7 +31,7 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::sanitize::{Sanitizer, VALUE_CHARS};
 use crate::secret::{AccessToken, IdToken, RefreshToken};
-use crate::token::Token;
+use crate::token::{Token, TokenDetails};
 use crate::transport::BufferedResponse;
 
 /// Largest token response read, in bytes.
@@ -294,12 +294,21 @@ fn token_from_object(
     object.remove("id_token");
     let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
         .with_refresh_token(refresh_token);
-    token.id_token = id_token;
-    token.token_type = token_type;
+    token.token_type = token_type.map(crate::token::token_type);
     token.scope = scope;
-    token.extra = object;
-    token.refresh_expires_at = refresh_expires_at;
-    token.additional = additional;
+    token.set_details(TokenDetails {
+        // A map that had entries keeps its node after they are removed: half a kilobyte per
+        // token for nothing when no field is left.
+        extra: if object.is_empty() {
+            Map::new()
+        } else {
+            object
+        },
+        refresh_expires_at,
+        additional,
+        id_token,
+        ..TokenDetails::default()
+    });
     Ok(token)
 }
 

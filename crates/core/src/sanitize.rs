@@ -38,16 +38,24 @@ const REDACTED: &str = "[redacted]";
 /// encoded forms of the secrets are computed the first time a text is scrubbed.
 #[derive(Clone, Default)]
 pub(crate) struct Sanitizer {
-    /// Raw secret values of the client, longest first; shared by its requests' sanitizers.
-    shared: std::sync::Arc<Vec<String>>,
+    /// Who knows more secrets (the client, for its requests), asked only when a text is
+    /// scrubbed: a client keeps no copies for the purpose.
+    known: Option<std::sync::Arc<dyn KnownSecrets>>,
     /// Secrets this request added (its token, a code…).
     own: Vec<String>,
-    /// `shared` and `own` together, longest first: made the first time a text is scrubbed
+    /// `known`'s and `own` together, longest first: made the first time a text is scrubbed
     /// (most requests never scrub anything, so adding a secret stays a push).
     merged: std::sync::OnceLock<Vec<String>>,
     /// Literal forms to find in the text as it is (base64 forms), longest first; made from
     /// `values` when first needed.
     literals: std::sync::OnceLock<Vec<String>>,
+}
+
+/// Something that knows secrets a sanitizer must scrub (a client: its secret, in the forms it
+/// sends it).
+pub(crate) trait KnownSecrets: Send + Sync {
+    /// The secret values.
+    fn known_secrets(&self) -> Vec<String>;
 }
 
 impl Sanitizer {
@@ -56,10 +64,17 @@ impl Sanitizer {
         Sanitizer::default()
     }
 
+    /// A sanitizer that scrubs the secrets `known` knows, besides those added.
+    pub(crate) fn knowing(known: std::sync::Arc<dyn KnownSecrets>) -> Sanitizer {
+        Sanitizer {
+            known: Some(known),
+            ..Sanitizer::default()
+        }
+    }
+
     /// Adds a known secret value.
     pub(crate) fn add(&mut self, secret: &str) {
-        if secret.len() < MIN_SECRET_LEN || self.shared.iter().chain(&self.own).any(|v| v == secret)
-        {
+        if secret.len() < MIN_SECRET_LEN || self.own.iter().any(|v| v == secret) {
             return;
         }
         self.own.push(secret.to_owned());
@@ -69,24 +84,16 @@ impl Sanitizer {
 
     /// Every known secret, longest first.
     fn values(&self) -> &[String] {
-        if self.own.is_empty() {
-            return &self.shared;
-        }
         self.merged.get_or_init(|| {
-            let mut all: Vec<String> = self.shared.iter().chain(&self.own).cloned().collect();
+            let mut all = self.own.clone();
+            for secret in self.known.iter().flat_map(|known| known.known_secrets()) {
+                if secret.len() >= MIN_SECRET_LEN && !all.contains(&secret) {
+                    all.push(secret);
+                }
+            }
             all.sort_by_key(|v| std::cmp::Reverse(v.len()));
             all
         })
-    }
-
-    /// This sanitizer's secrets, shared by the sanitizers made from it with
-    /// [`Sanitizer::with`] (a client's, for its requests).
-    pub(crate) fn into_shared(self) -> Sanitizer {
-        let values = self.values().to_vec();
-        Sanitizer {
-            shared: std::sync::Arc::new(values),
-            ..Sanitizer::default()
-        }
     }
 
     /// The base64 forms of every secret, and of the forms it takes in a request body, at any

@@ -55,6 +55,13 @@ impl Roots {
         }
     }
 
+    /// Whether both are the same certificates, expected alike, from the same origin.
+    pub(crate) fn same_as(&self, other: &Roots) -> bool {
+        self.sha256 == other.sha256
+            && self.exactly_one == other.exactly_one
+            && self.origin == other.origin
+    }
+
     /// A PEM bundle of one or more certificates.
     pub(crate) fn bundle(pem: &[u8], origin: &str) -> Roots {
         Roots {
@@ -117,7 +124,7 @@ pub(crate) struct StackSettings<'a> {
 /// The key of a shared stack: the connect timeout and a digest of everything else (roots, the
 /// proxy, and the environment variables read for them).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-struct StackKey {
+pub(crate) struct StackKey {
     connect_timeout: Duration,
     digest: [u8; 32],
 }
@@ -130,7 +137,7 @@ static SHARED: LazyLock<Mutex<HashMap<StackKey, reqwest::Client>>> = LazyLock::n
 pub(crate) fn shared_client(
     vendor: &str,
     settings: &StackSettings<'_>,
-) -> Result<reqwest::Client, Error> {
+) -> Result<(StackKey, reqwest::Client), Error> {
     let mut roots = Vec::new();
     if let Some(env) = env_roots().map_err(|message| Error::config(vendor, message))? {
         roots.push(env);
@@ -144,12 +151,12 @@ pub(crate) fn shared_client(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(client) = shared.get(&key) {
-        return Ok(client.clone());
+        return Ok((key, client.clone()));
     }
     let client = build(settings.connect_timeout, &roots, settings.proxy)
         .map_err(|message| Error::config(vendor, message))?;
     shared.insert(key, client.clone());
-    Ok(client)
+    Ok((key, client))
 }
 
 /// The bundle `SSL_CERT_FILE` named when it was last read: its path, size and modification
@@ -365,7 +372,7 @@ mod tests {
             roots,
             proxy,
         };
-        shared_client("v", &settings).unwrap()
+        shared_client("v", &settings).unwrap().1
     }
 
     #[test]

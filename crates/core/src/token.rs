@@ -1,5 +1,6 @@
 //! Tokens as the engine returns them and as stores keep them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,13 +14,21 @@ use crate::secret::{AccessToken, IdToken, RefreshToken};
 #[derive(Clone)]
 pub struct Token {
     pub(crate) access_token: AccessToken,
-    pub(crate) token_type: Option<String>,
+    /// Borrowed for the usual spellings of `bearer`: no allocation per token.
+    pub(crate) token_type: Option<Cow<'static, str>>,
     pub(crate) refresh_token: Option<RefreshToken>,
     /// Unix seconds at which the access token expires, when known.
     pub(crate) expires_at: Option<u64>,
     /// Unix seconds at which the token was issued (the vendor's `created_at`, or receipt time).
     pub(crate) issued_at: u64,
     pub(crate) scope: Option<String>,
+    /// What few tokens have, apart: a process holding many tokens pays a pointer for it.
+    details: Option<Box<TokenDetails>>,
+}
+
+/// The parts of a token that most vendors never send.
+#[derive(Clone, Default)]
+pub(crate) struct TokenDetails {
     pub(crate) extra: serde_json::Map<String, serde_json::Value>,
     /// Unix seconds at which the refresh token expires, when the vendor said.
     pub(crate) refresh_expires_at: Option<u64>,
@@ -34,6 +43,20 @@ pub struct Token {
     pub(crate) id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
+impl TokenDetails {
+    fn is_empty(&self) -> bool {
+        self.extra.is_empty()
+            && self.refresh_expires_at.is_none()
+            && self.variables.is_empty()
+            && self.additional.is_empty()
+            && self.id_token.is_none()
+            && self.id_token_claims.is_none()
+    }
+}
+
+/// The details of a token that has none.
+static NO_DETAILS: std::sync::LazyLock<TokenDetails> = std::sync::LazyLock::new(Default::default);
+
 impl Token {
     /// Builds a token from its parts; `expires_at` and `issued_at` are Unix seconds.
     pub fn new(access_token: AccessToken, issued_at: u64, expires_at: Option<u64>) -> Token {
@@ -44,13 +67,22 @@ impl Token {
             expires_at,
             issued_at,
             scope: None,
-            extra: serde_json::Map::new(),
-            refresh_expires_at: None,
-            variables: BTreeMap::new(),
-            additional: BTreeMap::new(),
-            id_token: None,
-            id_token_claims: None,
+            details: None,
         }
+    }
+
+    pub(crate) fn details(&self) -> &TokenDetails {
+        self.details.as_deref().unwrap_or(&NO_DETAILS)
+    }
+
+    /// The details, to change them (made when the token had none).
+    pub(crate) fn details_mut(&mut self) -> &mut TokenDetails {
+        self.details.get_or_insert_with(Box::default)
+    }
+
+    /// Sets the details (kept only when there is something in them).
+    pub(crate) fn set_details(&mut self, details: TokenDetails) {
+        self.details = (!details.is_empty()).then(|| Box::new(details));
     }
 
     /// Sets the refresh token.
@@ -81,7 +113,7 @@ impl Token {
 
     /// Response fields beyond the standard ones, kept as sent.
     pub fn extra(&self) -> &serde_json::Map<String, serde_json::Value> {
-        &self.extra
+        &self.details().extra
     }
 
     /// When the access token expires, when known.
@@ -107,51 +139,56 @@ impl Token {
 
     /// When the refresh token expires, when the vendor said.
     pub fn refresh_token_expires_at_unix(&self) -> Option<u64> {
-        self.refresh_expires_at
+        self.details().refresh_expires_at
     }
 
     /// The values captured from the vendor's answers (descriptor variables with `from`), such
     /// as an API origin.
     pub fn variables(&self) -> &BTreeMap<String, String> {
-        &self.variables
+        &self.details().variables
     }
 
     /// A further token of the same answer (`token_response.additional_tokens`), e.g. a user
     /// token beside a bot token.
     pub fn additional(&self, name: &str) -> Option<&Token> {
-        self.additional.get(name)
+        self.details().additional.get(name)
     }
 
     /// The names of the further tokens of the same answer.
     pub fn additional_names(&self) -> impl Iterator<Item = &str> {
-        self.additional.keys().map(String::as_str)
+        self.details().additional.keys().map(String::as_str)
     }
 
     /// The OpenID Connect ID token, when the vendor sent one (with `openid` in the scopes).
     pub fn id_token(&self) -> Option<&IdToken> {
-        self.id_token.as_ref()
+        self.details().id_token.as_ref()
     }
 
     /// The claims of the ID token (`sub`, `email`…), once the engine checked it: signature
     /// (from the issuer's key set when the descriptor names one), `iss`, `aud`, `exp` and the
     /// `nonce`. `None` when there is no ID token.
     pub fn id_token_claims(&self) -> Option<&serde_json::Map<String, serde_json::Value>> {
-        self.id_token_claims.as_ref()
+        self.details().id_token_claims.as_ref()
     }
 
     /// Keeps what `previous` had and this (refreshed) token lacks: the refresh token and its
     /// expiry, and the captured values (a refresh answer rarely repeats them).
     pub(crate) fn inherit_refresh_token(mut self, previous: &Token) -> Token {
+        let before = previous.details();
         if self.refresh_token.is_none() {
             self.refresh_token = previous.refresh_token.clone();
-            self.refresh_expires_at = previous.refresh_expires_at;
+            if before.refresh_expires_at.is_some() {
+                self.details_mut().refresh_expires_at = before.refresh_expires_at;
+            }
         }
-        if self.id_token.is_none() {
-            self.id_token = previous.id_token.clone();
-            self.id_token_claims = previous.id_token_claims.clone();
+        if self.id_token().is_none() && before.id_token.is_some() {
+            let details = self.details_mut();
+            details.id_token = before.id_token.clone();
+            details.id_token_claims = before.id_token_claims.clone();
         }
-        for (name, value) in &previous.variables {
-            self.variables
+        for (name, value) in &before.variables {
+            self.details_mut()
+                .variables
                 .entry(name.clone())
                 .or_insert_with(|| value.clone());
         }
@@ -165,9 +202,10 @@ impl Token {
     }
 
     fn stored(&self) -> StoredToken {
+        let details = self.details();
         StoredToken {
             access_token: self.access_token.expose_secret().to_owned(),
-            token_type: self.token_type.clone(),
+            token_type: self.token_type.as_deref().map(str::to_owned),
             refresh_token: self
                 .refresh_token
                 .as_ref()
@@ -175,16 +213,19 @@ impl Token {
             expires_at: self.expires_at,
             issued_at: self.issued_at,
             scope: self.scope.clone(),
-            extra: self.extra.clone(),
-            refresh_expires_at: self.refresh_expires_at,
-            variables: self.variables.clone(),
-            additional: self
+            extra: details.extra.clone(),
+            refresh_expires_at: details.refresh_expires_at,
+            variables: details.variables.clone(),
+            additional: details
                 .additional
                 .iter()
                 .map(|(name, token)| (name.clone(), token.stored()))
                 .collect(),
-            id_token: self.id_token.as_ref().map(|t| t.expose_secret().to_owned()),
-            id_token_claims: self.id_token_claims.clone(),
+            id_token: details
+                .id_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            id_token_claims: details.id_token_claims.clone(),
         }
     }
 
@@ -202,13 +243,16 @@ impl Token {
                 Some(serde_json::Value::String(jwt)) => Some(jwt),
                 _ => None,
             });
-        Token {
+        let mut token = Token {
             access_token: AccessToken::new(stored.access_token),
-            token_type: stored.token_type,
+            token_type: stored.token_type.map(token_type),
             refresh_token: stored.refresh_token.map(RefreshToken::new),
             expires_at: stored.expires_at,
             issued_at: stored.issued_at,
             scope: stored.scope,
+            details: None,
+        };
+        token.set_details(TokenDetails {
             extra: stored.extra,
             refresh_expires_at: stored.refresh_expires_at,
             variables: stored.variables,
@@ -219,7 +263,8 @@ impl Token {
                 .collect(),
             id_token: id_token.map(IdToken::new),
             id_token_claims: stored.id_token_claims,
-        }
+        });
+        token
     }
 }
 
@@ -235,16 +280,13 @@ impl fmt::Debug for Token {
             .field("expires_at", &self.expires_at)
             .field("issued_at", &self.issued_at)
             .field("scope", &self.scope)
-            .field("extra_fields", &self.extra.keys().collect::<Vec<_>>())
-            .field("variables", &self.variables.keys().collect::<Vec<_>>())
-            .field("additional", &self.additional)
-            .field("id_token", &self.id_token.as_ref().map(|_| "[redacted]"))
+            .field("extra_fields", &self.extra().keys().collect::<Vec<_>>())
+            .field("variables", &self.variables().keys().collect::<Vec<_>>())
+            .field("additional", &self.details().additional)
+            .field("id_token", &self.id_token().map(|_| "[redacted]"))
             .field(
                 "id_token_claims",
-                &self
-                    .id_token_claims
-                    .as_ref()
-                    .map(|c| c.keys().collect::<Vec<_>>()),
+                &self.id_token_claims().map(|c| c.keys().collect::<Vec<_>>()),
             )
             .finish()
     }
@@ -274,6 +316,15 @@ struct StoredToken {
     id_token: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token_claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// A token type as sent, borrowed when it is a usual spelling of `bearer`.
+pub(crate) fn token_type(sent: String) -> Cow<'static, str> {
+    match sent.as_str() {
+        "bearer" => Cow::Borrowed("bearer"),
+        "Bearer" => Cow::Borrowed("Bearer"),
+        _ => Cow::Owned(sent),
+    }
 }
 
 /// Seconds since the Unix epoch, now (0 if the system clock is before 1970).

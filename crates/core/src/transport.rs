@@ -3,6 +3,7 @@
 //! deadline, and capped body reading.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngExt as _;
@@ -13,7 +14,9 @@ use url::Url;
 
 use crate::error::Error;
 use crate::sanitize::Sanitizer;
-use crate::stack::{ProxyChoice, Roots, StackSettings, certificate_problem, shared_client};
+use crate::stack::{
+    ProxyChoice, Roots, StackKey, StackSettings, certificate_problem, shared_client,
+};
 use crate::target::{Rewrite, check_secure, display_url};
 
 /// The longest `Retry-After` honoured; a server asking for more is not retried at all.
@@ -68,7 +71,9 @@ pub struct ClientOptions {
     rewrites: Vec<(String, String)>,
     roots: Vec<Roots>,
     proxy: ProxyChoice,
-    http_client: Option<reqwest::Client>,
+    /// The user's own client; in an `Arc` so that clones of these options can be told to be
+    /// the same (clients built with equal options share their immutable parts).
+    http_client: Option<Arc<reqwest::Client>>,
 }
 
 impl Default for ClientOptions {
@@ -191,7 +196,7 @@ impl ClientOptions {
     /// [`http_client_builder`](crate::http_client_builder) unless your program installs a rustls
     /// crypto provider or turns on a reqwest TLS feature that brings one.
     pub fn http_client(mut self, client: reqwest::Client) -> ClientOptions {
-        self.http_client = Some(client);
+        self.http_client = Some(Arc::new(client));
         self
     }
 
@@ -262,6 +267,71 @@ pub(crate) struct Transport {
     request_id_header: Option<HeaderName>,
 }
 
+/// The HTTP client a transport uses, and what identifies it.
+pub(crate) struct HttpChoice {
+    http: reqwest::Client,
+    /// The shared stack's key; `None` for the user's own client (identified by the options).
+    pub(crate) stack: Option<StackKey>,
+}
+
+impl HttpChoice {
+    /// The user's own client, or the shared stack for the options (the stack reflects the
+    /// environment now: `SSL_CERT_FILE` and the proxy variables).
+    pub(crate) fn for_options(vendor: &str, options: &ClientOptions) -> Result<HttpChoice, Error> {
+        match &options.http_client {
+            Some(_) if !options.roots.is_empty() || options.proxy != ProxyChoice::Environment => {
+                Err(Error::config(
+                    vendor,
+                    "root certificates and the proxy are settings of the shared HTTP client; \
+                     with ClientOptions::http_client, set them on your own client instead",
+                ))
+            }
+            Some(client) => Ok(HttpChoice {
+                http: (**client).clone(),
+                stack: None,
+            }),
+            None => {
+                let settings = StackSettings {
+                    connect_timeout: options.connect_timeout,
+                    roots: &options.roots,
+                    proxy: &options.proxy,
+                };
+                let (stack, http) = shared_client(vendor, &settings)?;
+                Ok(HttpChoice {
+                    http,
+                    stack: Some(stack),
+                })
+            }
+        }
+    }
+}
+
+impl ClientOptions {
+    /// Whether clients built with `self` and with `other` (and the same HTTP client) behave
+    /// alike: equal settings, and the same own HTTP client if any.
+    pub(crate) fn same_as(&self, other: &ClientOptions) -> bool {
+        let same_client = match (&self.http_client, &other.http_client) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_client
+            && self.connect_timeout == other.connect_timeout
+            && self.request_timeout == other.request_timeout
+            && self.deadline == other.deadline
+            && self.max_attempts == other.max_attempts
+            && self.initial_backoff == other.initial_backoff
+            && self.rewrites == other.rewrites
+            && self.proxy == other.proxy
+            && self.roots.len() == other.roots.len()
+            && self
+                .roots
+                .iter()
+                .zip(&other.roots)
+                .all(|(a, b)| a.same_as(b))
+    }
+}
+
 impl Transport {
     /// Builds the transport: rewrites parsed and checked, the HTTP client chosen.
     pub(crate) fn new(
@@ -269,34 +339,27 @@ impl Transport {
         options: ClientOptions,
         request_id_header: Option<&str>,
     ) -> Result<Transport, Error> {
+        let http = HttpChoice::for_options(vendor, &options)?;
+        Transport::with_http(vendor, options, request_id_header, http)
+    }
+
+    /// Builds the transport over a chosen HTTP client.
+    pub(crate) fn with_http(
+        vendor: &str,
+        options: ClientOptions,
+        request_id_header: Option<&str>,
+        http: HttpChoice,
+    ) -> Result<Transport, Error> {
         let rewrites = options
             .rewrites
             .iter()
             .map(|(from, to)| Rewrite::parse(vendor, from, to))
             .collect::<Result<Vec<_>, _>>()?;
-        let (http, own_client) = match &options.http_client {
-            Some(_) if !options.roots.is_empty() || options.proxy != ProxyChoice::Environment => {
-                return Err(Error::config(
-                    vendor,
-                    "root certificates and the proxy are settings of the shared HTTP client; \
-                     with ClientOptions::http_client, set them on your own client instead",
-                ));
-            }
-            Some(client) => (client.clone(), true),
-            None => {
-                let settings = StackSettings {
-                    connect_timeout: options.connect_timeout,
-                    roots: &options.roots,
-                    proxy: &options.proxy,
-                };
-                (shared_client(vendor, &settings)?, false)
-            }
-        };
         let request_id_header =
             request_id_header.and_then(|name| HeaderName::from_bytes(name.as_bytes()).ok());
         Ok(Transport {
-            http,
-            own_client,
+            http: http.http,
+            own_client: http.stack.is_none(),
             options,
             rewrites,
             vendor: vendor.into(),

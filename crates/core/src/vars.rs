@@ -21,7 +21,7 @@ pub(crate) enum Escape {
 
 /// The variable values a client uses: the chosen environment's, then the user's for the
 /// variables the descriptor declares. Every value is checked against its pattern.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) struct Vars {
     vendor: Box<str>,
     values: VarValues,
@@ -29,7 +29,7 @@ pub(crate) struct Vars {
 
 /// Name → value, sorted by name: a client has a handful, and a map's node would cost half a
 /// kilobyte per client.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 struct VarValues(Vec<(String, String)>);
 
 impl VarValues {
@@ -44,7 +44,11 @@ impl VarValues {
     fn insert(&mut self, name: String, value: String) {
         match self.position(&name) {
             Ok(at) => self.0[at].1 = value,
-            Err(at) => self.0.insert(at, (name, value)),
+            Err(at) => {
+                // Exactly one more: a client keeps its values for its whole life.
+                self.0.reserve_exact(1);
+                self.0.insert(at, (name, value));
+            }
         }
     }
 }
@@ -134,6 +138,15 @@ impl Vars {
     /// Sets a value the engine provides itself (`client_id`, a claim's `subject`…).
     pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
         self.values.insert(name.to_owned(), value.into());
+    }
+
+    /// These values without `name`.
+    pub(crate) fn without(&self, name: &str) -> Vars {
+        let mut vars = self.clone();
+        if let Ok(at) = vars.values.position(name) {
+            vars.values.0.remove(at);
+        }
+        vars
     }
 
     /// These values with more on top (values captured with a token, checked when captured).

@@ -134,7 +134,9 @@ impl Client {
         )?;
         call.nonce = request.nonce.clone();
         let mut token = self.token_call(call).await?;
-        token.variables.extend(captured);
+        if !captured.is_empty() {
+            token.details_mut().variables.extend(captured);
+        }
         Ok(token)
     }
 

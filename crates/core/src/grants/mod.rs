@@ -117,7 +117,7 @@ impl Client {
         self.observe_answer(observer, &request, &response);
         let mut token = self.parse_token_response(grant, &request, &response)?;
         self.capture_from_answer(&mut token)?;
-        if token.id_token.is_some() || nonce.is_some() {
+        if token.id_token().is_some() || nonce.is_some() {
             // Only OpenID answers fetch keys: boxed, so that the others' futures stay small.
             Box::pin(self.check_id_token(&mut token, nonce.as_ref())).await?;
         }
@@ -186,9 +186,9 @@ impl Client {
             };
             let path: Vec<String> = path.iter().map(|k| (*k).to_owned()).collect();
             let object = if path.is_empty() {
-                Some(&token.extra)
+                Some(token.extra())
             } else {
-                response::object_at(&token.extra, &path)
+                response::object_at(token.extra(), &path)
             };
             let value = match object.and_then(|o| o.get(*last)) {
                 Some(serde_json::Value::String(s)) => s.clone(),
@@ -235,7 +235,7 @@ impl Client {
 
     fn keep_captured(&self, token: &mut Token, name: &str, value: String) -> Result<(), Error> {
         let value = self.checked_capture(name, &value)?;
-        token.variables.insert(name.to_owned(), value);
+        token.details_mut().variables.insert(name.to_owned(), value);
         Ok(())
     }
 

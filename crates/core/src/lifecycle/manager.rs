@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -132,36 +132,36 @@ impl TokenManagerBuilder {
 
     /// The manager.
     pub fn build(self) -> TokenManager {
-        let source: Arc<dyn TokenSource> = match self.source {
+        let source = match self.source {
             BuilderSource::Client(client, user) if self.key.subject.is_some() || user.is_some() => {
-                Arc::new(ClientForUser { client, user })
+                Source::Other(Arc::new(ClientForUser { client, user }))
             }
-            BuilderSource::Client(client, _) => Arc::new(client),
-            BuilderSource::Custom(source) => source,
+            BuilderSource::Client(client, _) => Source::Client(client),
+            BuilderSource::Custom(source) => Source::Other(source),
         };
         let fetch_timeout = self
             .options
             .fetch_timeout
-            .unwrap_or_else(|| source.max_fetch_duration());
+            .unwrap_or_else(|| source.get().max_fetch_duration());
         let margin = self
             .options
             .expiry_margin
-            .or_else(|| source.expiry_margin());
+            .or_else(|| source.get().expiry_margin());
         TokenManager {
             inner: Arc::new(Inner {
-                storage_key: self.key.storage_key(),
-                vendor: self.key.vendor().to_owned(),
+                storage_key: self.key.storage_key().into(),
                 key: self.key,
                 source,
                 store: self.store.unwrap_or_else(|| MemoryStore::process()),
                 margin,
                 fetch_timeout,
-                lock_ttl: fetch_timeout.saturating_add(Duration::from_secs(10)),
-                options: self.options,
+                retry_after_failure: self.options.retry_after_failure,
+                lock_poll_interval: self.options.lock_poll_interval,
                 current: ArcSwapOption::empty(),
                 flight: Mutex::new(None),
                 flight_ids: AtomicU64::new(0),
                 unsaved: Mutex::new(None),
+                legacy_looked_up: AtomicBool::new(false),
                 retry_after_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
             }),
@@ -215,37 +215,56 @@ pub struct TokenManager {
 
 struct Inner {
     key: TokenKey,
-    storage_key: String,
-    vendor: String,
-    source: Arc<dyn TokenSource>,
+    /// Shared with a memory store, which keeps it as the token's key.
+    storage_key: Arc<str>,
+    source: Source,
     store: Arc<dyn TokenStore>,
     margin: Option<Duration>,
     fetch_timeout: Duration,
-    lock_ttl: Duration,
-    options: ManagerOptions,
+    retry_after_failure: Duration,
+    lock_poll_interval: Duration,
     /// The token in use. The hot path of `access_token` only loads it: no lock, and no
     /// reference count touched.
-    current: ArcSwapOption<Cached>,
+    current: ArcSwapOption<Token>,
     flight: Mutex<Option<(u64, Flight)>>,
     flight_ids: AtomicU64,
     /// Why the current token is not stored, when it is not: it is then the newest, whatever
     /// the store says.
-    unsaved: Mutex<Option<StoreError>>,
+    unsaved: Mutex<Option<Box<StoreError>>>,
+    /// Whether the key of versions before 0.2 was looked up (once per manager is enough: only
+    /// an old process writes there).
+    legacy_looked_up: AtomicBool,
     /// After a failed refresh, no new attempt before this (Unix ms).
     retry_after_ms: AtomicU64,
     /// Token requests made (for tests and benchmarks).
     fetches: AtomicU64,
 }
 
-struct Cached {
-    token: Arc<Token>,
+/// Where a manager's tokens come from: a client as it is (most managers), or any source.
+enum Source {
+    Client(Client),
+    Other(Arc<dyn TokenSource>),
+}
+
+impl Source {
+    fn get(&self) -> &dyn TokenSource {
+        match self {
+            Source::Client(client) => client,
+            Source::Other(source) => &**source,
+        }
+    }
+}
+
+/// When a token is due for renewal and when it is unusable, computed from the token and the
+/// margin (a few integer operations: cheaper than keeping them beside every cached token).
+struct Deadlines {
     /// Renew from this Unix ms on; `None`: never (no known expiry).
     refresh_at_ms: Option<u64>,
     /// Unusable from this Unix ms on; `None`: never known to expire.
     expires_at_ms: Option<u64>,
 }
 
-impl Cached {
+impl Deadlines {
     fn is_fresh(&self, now_ms: u64) -> bool {
         self.refresh_at_ms.is_none_or(|at| now_ms < at)
     }
@@ -346,7 +365,7 @@ impl TokenManager {
     /// its owner is still asking.
     #[doc(hidden)]
     pub fn lock_ttl(&self) -> Duration {
-        self.inner.lock_ttl
+        self.inner.lock_ttl()
     }
 
     /// How many token requests this manager has made (each [`TokenSource::fetch`] call).
@@ -369,12 +388,12 @@ impl TokenManager {
     /// (an [`ArcSwapOption`] load), e.g. to write the token into a request you are building.
     pub fn with_cached_token<R>(&self, read: impl FnOnce(&Token) -> R) -> Option<R> {
         let current = self.inner.current.load();
-        let cached = current.as_deref()?;
-        let servable = self.servable(cached, coarse_now_unix_ms());
+        let token = current.as_deref()?;
+        let servable = self.servable(token, coarse_now_unix_ms());
         if servable {
-            crate::observe::cache_hit(&self.inner.vendor);
+            crate::observe::cache_hit(self.inner.key.vendor());
         }
-        servable.then(|| read(&cached.token))
+        servable.then(|| read(token))
     }
 
     /// A valid token with everything the vendor said about it. A new token that could not be
@@ -421,11 +440,11 @@ impl TokenManager {
     /// refreshing once however many callers report the same token.
     pub async fn refresh_rejected(&self, rejected: &AccessToken) -> Result<Arc<Token>, Error> {
         let now = now_unix_ms();
-        if let Some(cached) = self.inner.current()
-            && cached.is_fresh(now)
-            && cached.token.access_token().expose_secret() != rejected.expose_secret()
+        if let Some(token) = self.inner.current()
+            && self.inner.deadlines(&token).is_fresh(now)
+            && token.access_token().expose_secret() != rejected.expose_secret()
         {
-            return Ok(cached.token.clone());
+            return Ok(token);
         }
         let rejected = Arc::new(rejected.clone());
         // A refresh already under way may give the same token back (another process stored it);
@@ -437,7 +456,7 @@ impl TokenManager {
             }
         }
         Err(Error::authorization_required(
-            &self.inner.vendor,
+            self.inner.key.vendor(),
             "the vendor refused the access token and no different one could be obtained",
         ))
     }
@@ -466,7 +485,10 @@ impl TokenManager {
             .keys_with_prefix(&self.inner.key.family_prefix())
             .await?;
         let mut scopes = Vec::new();
-        for key in keys.iter().filter(|k| **k != self.inner.storage_key) {
+        for key in keys
+            .iter()
+            .filter(|k| k.as_str() != &*self.inner.storage_key)
+        {
             if let Ok(Some(token)) = self.inner.store.get(key).await {
                 scopes.push(token.scope().map(str::to_owned));
             }
@@ -482,7 +504,7 @@ impl TokenManager {
     /// forgets without revoking.
     pub async fn sign_out(&self) -> Result<SignedOut, Error> {
         let outcome = match self.stored_token().await? {
-            Some(token) if self.inner.source.revoke(&token).await? => SignedOut::Revoked,
+            Some(token) if self.inner.source.get().revoke(&token).await? => SignedOut::Revoked,
             Some(_) => SignedOut::ForgottenOnly,
             None => SignedOut::NothingStored,
         };
@@ -506,27 +528,27 @@ impl TokenManager {
 
     /// The cached token when it can be served without a refresh.
     fn cached(&self) -> Option<Arc<Token>> {
-        let cached = self.inner.current()?;
-        let servable = self.servable(&cached, coarse_now_unix_ms());
+        let token = self.inner.current()?;
+        let servable = self.servable(&token, coarse_now_unix_ms());
         if servable {
-            crate::observe::cache_hit(&self.inner.vendor);
+            crate::observe::cache_hit(self.inner.key.vendor());
         }
-        servable.then(|| cached.token.clone())
+        servable.then_some(token)
     }
 
     /// Fresh, or still valid while a failed refresh pauses further attempts.
-    fn servable(&self, cached: &Cached, now: u64) -> bool {
-        cached.is_fresh(now)
-            || (cached.is_valid(now) && now < self.inner.retry_after_ms.load(Ordering::Relaxed))
+    fn servable(&self, token: &Token, now: u64) -> bool {
+        let deadlines = self.inner.deadlines(token);
+        deadlines.is_fresh(now)
+            || (deadlines.is_valid(now) && now < self.inner.retry_after_ms.load(Ordering::Relaxed))
     }
 
     /// Joins the refresh in flight, or starts one.
     async fn run(&self, want: Want) -> Result<Arc<Token>, Error> {
         let flight = {
-            let mut slot =
-                self.inner.flight.lock().map_err(|_| {
-                    Error::internal(&self.inner.vendor, "state poisoned by a panic")
-                })?;
+            let mut slot = self.inner.flight.lock().map_err(|_| {
+                Error::internal(self.inner.key.vendor(), "state poisoned by a panic")
+            })?;
             // Re-check under the lock: a flight that just ended has set the token.
             if let (Want::Fresh, Some(token)) = (&want, self.cached()) {
                 return Ok(token);
@@ -556,7 +578,7 @@ impl TokenManager {
             }
             result
         });
-        let vendor = self.inner.vendor.clone();
+        let vendor = self.inner.key.vendor().to_owned();
         let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
             match task.await {
                 Ok(result) => result,
@@ -571,7 +593,12 @@ impl TokenManager {
 }
 
 impl Inner {
-    fn cache_entry(&self, token: Arc<Token>) -> Cached {
+    /// The store lock's lease: the longest a token request may take plus 10 s.
+    fn lock_ttl(&self) -> Duration {
+        self.fetch_timeout.saturating_add(Duration::from_secs(10))
+    }
+
+    fn deadlines(&self, token: &Token) -> Deadlines {
         let expires_at_ms = token.expires_at_unix().map(|s| s.saturating_mul(1000));
         let refresh_at_ms = token.expires_at_unix().map(|expires| {
             let lifetime = token.lifetime_seconds().unwrap_or(0);
@@ -582,15 +609,14 @@ impl Inner {
             .min(lifetime / 2);
             expires.saturating_sub(margin).saturating_mul(1000)
         });
-        Cached {
-            token,
+        Deadlines {
             refresh_at_ms,
             expires_at_ms,
         }
     }
 
     fn set_current(&self, token: Arc<Token>) {
-        self.current.store(Some(Arc::new(self.cache_entry(token))));
+        self.current.store(Some(token));
         self.retry_after_ms.store(0, Ordering::Relaxed);
     }
 
@@ -599,12 +625,12 @@ impl Inner {
         self.set_unsaved(None);
     }
 
-    fn current(&self) -> Option<Arc<Cached>> {
+    fn current(&self) -> Option<Arc<Token>> {
         self.current.load_full()
     }
 
     fn unsaved_error(&self) -> Option<StoreError> {
-        self.unsaved.lock().ok().and_then(|u| u.clone())
+        self.unsaved.lock().ok().and_then(|u| u.as_deref().cloned())
     }
 
     fn is_unsaved(&self) -> bool {
@@ -613,14 +639,13 @@ impl Inner {
 
     fn set_unsaved(&self, err: Option<StoreError>) {
         if let Ok(mut unsaved) = self.unsaved.lock() {
-            *unsaved = err;
+            *unsaved = err.map(Box::new);
         }
     }
 
     /// Whether `token` satisfies `want` now.
     fn satisfies(&self, token: &Arc<Token>, want: &Want) -> bool {
-        let entry = self.cache_entry(token.clone());
-        entry.is_fresh(now_unix_ms())
+        self.deadlines(token).is_fresh(now_unix_ms())
             && match want {
                 Want::Fresh => true,
                 Want::Replacing(old) => token.access_token().expose_secret() != old.expose_secret(),
@@ -628,8 +653,8 @@ impl Inner {
     }
 
     /// Stores `token`; on failure, remembers that the current token is not stored.
-    async fn persist(&self, token: &Token) -> Result<(), StoreError> {
-        match self.store.put(&self.storage_key, token).await {
+    async fn persist(&self, token: &Arc<Token>) -> Result<(), StoreError> {
+        match self.store.put_shared(&self.storage_key, token).await {
             Ok(()) => {
                 self.set_unsaved(None);
                 Ok(())
@@ -639,7 +664,7 @@ impl Inner {
                     "a new token was obtained but could not be stored; it is kept in memory \
                      and served from there, and storing is retried",
                 );
-                tracing::warn!(vendor = %self.vendor, error = %err, "token not stored");
+                tracing::warn!(vendor = %self.key.vendor(), error = %err, "token not stored");
                 self.set_unsaved(Some(err.clone()));
                 Err(err)
             }
@@ -654,14 +679,12 @@ impl Inner {
             for _ in 0..7 {
                 tokio::time::sleep(pause).await;
                 pause *= 2;
-                let still_current = self
-                    .current()
-                    .is_some_and(|c| Arc::ptr_eq(&c.token, &token));
+                let still_current = self.current().is_some_and(|c| Arc::ptr_eq(&c, &token));
                 if !still_current || !self.is_unsaved() {
                     return;
                 }
                 if self.persist(&token).await.is_ok() {
-                    tracing::info!(vendor = %self.vendor, "the token that could not be stored is now stored");
+                    tracing::info!(vendor = %self.key.vendor(), "the token that could not be stored is now stored");
                     return;
                 }
             }
@@ -670,11 +693,13 @@ impl Inner {
 
     /// Reads the store; a corrupt entry (already reported and moved aside) counts as none.
     async fn read_store(&self) -> Result<Option<Arc<Token>>, Error> {
-        match self.store.get(&self.storage_key).await {
-            Ok(None) => self.migrate_legacy().await,
-            Ok(token) => Ok(token.map(Arc::new)),
+        match self.store.get_shared(&self.storage_key).await {
+            Ok(None) if !self.legacy_looked_up.swap(true, Ordering::Relaxed) => {
+                self.migrate_legacy().await
+            }
+            Ok(token) => Ok(token),
             Err(err) if err.kind() == StoreErrorKind::Corrupt => {
-                tracing::warn!(vendor = %self.vendor, error = %err, "stored token unreadable");
+                tracing::warn!(vendor = %self.key.vendor(), error = %err, "stored token unreadable");
                 Ok(None)
             }
             Err(err) => Err(err.into()),
@@ -691,11 +716,11 @@ impl Inner {
         match self.store.put(&self.storage_key, &token).await {
             Ok(()) => {
                 if let Err(err) = self.store.delete(&legacy).await {
-                    tracing::warn!(vendor = %self.vendor, error = %err, "old token key not removed");
+                    tracing::warn!(vendor = %self.key.vendor(), error = %err, "old token key not removed");
                 }
             }
             Err(err) => {
-                tracing::warn!(vendor = %self.vendor, error = %err, "token not moved to its new key");
+                tracing::warn!(vendor = %self.key.vendor(), error = %err, "token not moved to its new key");
             }
         }
         Ok(Some(Arc::new(token)))
@@ -703,7 +728,7 @@ impl Inner {
 
     /// The newest token known: memory when it could not be stored, else the store's.
     fn newest(&self, stored: Option<Arc<Token>>) -> Option<Arc<Token>> {
-        let memory = self.current().map(|c| c.token.clone());
+        let memory = self.current();
         if self.is_unsaved() && memory.is_some() {
             memory
         } else {
@@ -719,7 +744,7 @@ impl Inner {
         // Holding the lock: re-read, fetch only if still needed, store, release.
         let result = self.refresh_locked(&want).await;
         if let Err(err) = self.store.unlock(&self.storage_key, &owner).await {
-            tracing::warn!(vendor = %self.vendor, error = %err, "could not release the refresh lock");
+            tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
         }
         result
     }
@@ -728,11 +753,8 @@ impl Inner {
     /// meanwhile (the lock is then not taken).
     async fn wait_for_lock(&self, want: &Want, owner: &str) -> Result<Option<Arc<Token>>, Error> {
         let started = now_unix_ms();
-        let lease_ms = u64::try_from(self.lock_ttl.as_millis()).unwrap_or(u64::MAX / 4);
-        let mut pause = self
-            .options
-            .lock_poll_interval
-            .max(Duration::from_millis(1));
+        let lease_ms = u64::try_from(self.lock_ttl().as_millis()).unwrap_or(u64::MAX / 4);
+        let mut pause = self.lock_poll_interval.max(Duration::from_millis(1));
         let mut announced = false;
         loop {
             if !self.is_unsaved()
@@ -744,7 +766,7 @@ impl Inner {
             }
             if self
                 .store
-                .try_lock(&self.storage_key, owner, self.lock_ttl)
+                .try_lock(&self.storage_key, owner, self.lock_ttl())
                 .await?
             {
                 return Ok(None);
@@ -757,14 +779,14 @@ impl Inner {
                     "token manager",
                     format!(
                         "{}: gave up waiting for the refresh lock after {waited} ms",
-                        self.vendor
+                        self.key.vendor()
                     ),
                 )));
             }
             if !announced && waited >= 1000 {
                 announced = true;
                 tracing::warn!(
-                    vendor = %self.vendor,
+                    vendor = %self.key.vendor(),
                     "another process is getting this token; waiting for it (at most {} s, the \
                      lease of its lock)",
                     lease_ms / 1000
@@ -795,13 +817,13 @@ impl Inner {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = match tokio::time::timeout(
             self.fetch_timeout,
-            self.source.fetch(base.as_deref()),
+            self.source.get().fetch(base.as_deref()),
         )
         .await
         {
             Ok(result) => result,
             Err(_) => Err(Error::Timeout {
-                vendor: self.vendor.as_str().into(),
+                vendor: self.key.vendor().into(),
                 endpoint: "token endpoint".into(),
                 attempts: 1,
             }),
@@ -835,16 +857,16 @@ impl Inner {
         err: Error,
     ) -> Result<Arc<Token>, Error> {
         let now = now_unix_ms();
-        match base.map(|b| self.cache_entry(b)) {
-            Some(old) if old.is_valid(now) && matches!(want, Want::Fresh) => {
-                let wait = self.options.retry_after_failure.as_millis() as u64;
+        match base {
+            Some(old) if self.deadlines(&old).is_valid(now) && matches!(want, Want::Fresh) => {
+                let wait = self.retry_after_failure.as_millis() as u64;
                 tracing::warn!(
-                    vendor = %self.vendor, error = %err,
+                    vendor = %self.key.vendor(), error = %err,
                     "token refresh failed; the current token is still valid and kept"
                 );
-                self.set_current(old.token.clone());
+                self.set_current(old.clone());
                 self.retry_after_ms.store(now + wait, Ordering::Relaxed);
-                Ok(old.token.clone())
+                Ok(old)
             }
             _ => Err(err),
         }
@@ -869,12 +891,12 @@ impl Inner {
         }
         self.clear_current();
         if let Err(store_err) = self.store.delete(&self.storage_key).await {
-            tracing::warn!(vendor = %self.vendor, error = %store_err, "could not clear the stored token");
+            tracing::warn!(vendor = %self.key.vendor(), error = %store_err, "could not clear the stored token");
         }
         Err(match err {
             Error::AuthorizationRequired { .. } => err,
             other => Error::authorization_required(
-                &self.vendor,
+                self.key.vendor(),
                 &format!("the stored token was cleared and the user must authorize again: {other}"),
             ),
         })

@@ -18,8 +18,9 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct Inner {
-    /// Boxed: a map's buckets are sized for their largest value, and most stores hold one key.
-    tokens: HashMap<String, Box<Token>>,
+    /// Shared with the managers that stored them (see [`TokenStore::put_shared`]): a token
+    /// and its key are kept once in memory, however many hold them.
+    tokens: HashMap<Arc<str>, Arc<Token>>,
     /// key → (owner, expiry in Unix milliseconds)
     locks: HashMap<String, (String, u64)>,
 }
@@ -67,7 +68,16 @@ impl TokenStore for MemoryStore {
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
         self.inner()?
             .tokens
-            .insert(key.to_owned(), Box::new(token.clone()));
+            .insert(key.into(), Arc::new(token.clone()));
+        Ok(())
+    }
+
+    async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
+        Ok(self.inner()?.tokens.get(key).cloned())
+    }
+
+    async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
+        self.inner()?.tokens.insert(key.clone(), token.clone());
         Ok(())
     }
 
@@ -97,7 +107,7 @@ impl TokenStore for MemoryStore {
             .tokens
             .keys()
             .filter(|key| key.starts_with(prefix))
-            .cloned()
+            .map(|key| key.to_string())
             .collect();
         keys.sort();
         keys.truncate(super::MAX_LISTED_KEYS);

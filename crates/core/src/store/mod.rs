@@ -78,6 +78,19 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
     /// Releases the lock of `key` if, and only if, `owner` still holds it. Returns whether it did.
     async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError>;
 
+    /// [`TokenStore::get`] for a caller that keeps the token in an `Arc`. The default wraps
+    /// `get`; a store that keeps tokens in this process's memory returns its own copy.
+    async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
+        Ok(self.get(key).await?.map(Arc::new))
+    }
+
+    /// [`TokenStore::put`] for a caller that keeps the token (and the key) in an `Arc`. The
+    /// default calls `put`; a store that keeps tokens in this process's memory keeps the
+    /// caller's copies instead of its own.
+    async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
+        self.put(key, token).await
+    }
+
     /// The keys of the stored tokens that start with `prefix` (at most [`MAX_LISTED_KEYS`]),
     /// for telling a user that a token exists under another key (other scopes). A store that
     /// cannot list returns none, the default.
@@ -109,6 +122,12 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
     async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         (**self).keys_with_prefix(prefix).await
+    }
+    async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
+        (**self).get_shared(key).await
+    }
+    async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
+        (**self).put_shared(key, token).await
     }
 }
 
