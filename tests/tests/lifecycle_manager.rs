@@ -550,15 +550,66 @@ async fn a_token_under_the_key_of_earlier_versions_is_moved_and_used() {
     // of the v1 scheme (Python, hashlib): what versions before 0.2 stored under.
     let legacy = "fake:f2fcdd02efa3e25e242d4f27b5cce68325248f0fb683badb435841b5b5456dae";
     let source = FakeSource::new(3600, Duration::ZERO);
-    let store = Arc::new(MemoryStore::new());
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(dir.path().join("tokens.json")));
     store
         .put(legacy, &token("from-before", now(), 3600))
         .await
         .unwrap();
-    let manager = manager(&source, store.clone());
-    let access = manager.access_token().await.unwrap();
+    let moved = manager(&source, store.clone());
+    let access = moved.access_token().await.unwrap();
     assert_eq!(access.expose_secret(), "from-before");
     assert_eq!(source.fetches(), 0);
     assert!(store.get(legacy).await.unwrap().is_none(), "moved");
     assert!(store.get(&key().storage_key()).await.unwrap().is_some());
+
+    // A memory store cannot hold what an earlier version stored: no look there.
+    let source = FakeSource::new(3600, Duration::ZERO);
+    let memory = Arc::new(MemoryStore::new());
+    memory
+        .put(legacy, &token("from-before", now(), 3600))
+        .await
+        .unwrap();
+    let access = manager(&source, memory).access_token().await.unwrap();
+    assert_eq!(access.expose_secret(), "access-1");
+}
+
+/// A source whose token request panics.
+#[derive(Debug)]
+struct PanickingSource;
+
+#[async_trait::async_trait]
+impl TokenSource for PanickingSource {
+    async fn fetch(&self, _previous: Option<&Token>) -> Result<Token, Error> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        panic!("a bug in a token source");
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_refresh_is_an_error_for_every_caller_and_the_next_call_tries_again() {
+    let manager = TokenManager::builder_for_source(Arc::new(PanickingSource), key())
+        .store(Arc::new(MemoryStore::new()))
+        .build();
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.access_token().await })
+        })
+        .collect();
+    for caller in callers {
+        let err = caller.await.expect("no caller panics").unwrap_err();
+        assert!(err.to_string().contains("panicked"), "{err}");
+    }
+    assert_eq!(
+        manager.fetch_count(),
+        1,
+        "one refresh for the eight callers"
+    );
+    assert!(manager.access_token().await.is_err());
+    assert_eq!(
+        manager.fetch_count(),
+        2,
+        "a later call starts a new refresh"
+    );
 }

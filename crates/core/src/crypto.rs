@@ -34,22 +34,25 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))`, as RFC 6749 §2.3.1 requires.
 pub(crate) fn basic_auth(client_id: &str, secret: &SecretString) -> SecretString {
-    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let raw = format!("{}:{}", encode(client_id), encode(secret.expose_secret()));
-    let value = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    );
-    SecretString::from(value)
+    let secret = secret.expose_secret();
+    let mut raw = String::with_capacity(client_id.len() + secret.len() + 1);
+    raw.extend(url::form_urlencoded::byte_serialize(client_id.as_bytes()));
+    raw.push(':');
+    raw.extend(url::form_urlencoded::byte_serialize(secret.as_bytes()));
+    basic_value(&raw)
 }
 
 /// `Basic base64(id ":" secret)` without form-encoding, for vendors that expect it.
 pub(crate) fn basic_auth_raw(client_id: &str, secret: &SecretString) -> SecretString {
-    let raw = format!("{client_id}:{}", secret.expose_secret());
-    SecretString::from(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    ))
+    basic_value(&format!("{client_id}:{}", secret.expose_secret()))
+}
+
+/// `Basic base64(credentials)`.
+fn basic_value(credentials: &str) -> SecretString {
+    let mut value = String::with_capacity("Basic ".len() + credentials.len().div_ceil(3) * 4);
+    value.push_str("Basic ");
+    base64::engine::general_purpose::STANDARD.encode_string(credentials, &mut value);
+    SecretString::from(value)
 }
 
 #[cfg(test)]

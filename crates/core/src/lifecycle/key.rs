@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
 
@@ -179,11 +178,7 @@ fn part(hash: &mut Sha256, text: &str) {
 }
 
 fn hex(digest: &[u8]) -> String {
-    let mut hex = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        let _ = write!(hex, "{byte:02x}");
-    }
-    hex
+    base16ct::lower::encode_string(digest)
 }
 
 impl fmt::Debug for TokenKey {

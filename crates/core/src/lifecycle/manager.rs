@@ -147,12 +147,14 @@ impl TokenManagerBuilder {
             .options
             .expiry_margin
             .or_else(|| source.get().expiry_margin());
+        let store = self.store.unwrap_or_else(|| MemoryStore::process());
+        let legacy_looked_up = AtomicBool::new(!store.may_hold_older_keys());
         TokenManager {
             inner: Arc::new(Inner {
                 storage_key: self.key.storage_key().into(),
                 key: self.key,
                 source,
-                store: self.store.unwrap_or_else(|| MemoryStore::process()),
+                store,
                 margin,
                 fetch_timeout,
                 retry_after_failure: self.options.retry_after_failure,
@@ -161,7 +163,7 @@ impl TokenManagerBuilder {
                 flight: Mutex::new(None),
                 flight_ids: AtomicU64::new(0),
                 unsaved: Mutex::new(None),
-                legacy_looked_up: AtomicBool::new(false),
+                legacy_looked_up,
                 retry_after_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
             }),
@@ -562,15 +564,29 @@ impl TokenManager {
                 }
             }
         };
-        flight.await
+        let mut unfinished = FinishOnDrop(Some(flight.clone()));
+        let result = flight.await;
+        unfinished.0 = None;
+        result
     }
 
-    /// Starts a refresh in its own task, so a caller that gives up does not cancel it.
+    /// Starts a refresh. It runs in the futures of the callers that await it (no task to
+    /// spawn, no thread to wake); when every caller gives up before it ends, the last one hands
+    /// it to a task of its own (see [`FinishOnDrop`]), so a rotated refresh token is always
+    /// stored. A panic in it becomes an error for every caller.
     fn start_flight(&self, want: Want) -> (u64, Flight) {
         let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
         let inner = self.inner.clone();
-        let task = tokio::spawn(async move {
-            let result = inner.refresh(want).await;
+        let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
+            let result = std::panic::AssertUnwindSafe(inner.refresh(want))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::internal(
+                        inner.key.vendor(),
+                        "the token refresh panicked",
+                    ))
+                });
             if let Ok(mut slot) = inner.flight.lock()
                 && slot.as_ref().is_some_and(|(i, _)| *i == id)
             {
@@ -578,17 +594,23 @@ impl TokenManager {
             }
             result
         });
-        let vendor = self.inner.key.vendor().to_owned();
-        let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            match task.await {
-                Ok(result) => result,
-                Err(err) => Err(Error::internal(
-                    &vendor,
-                    format!("the refresh task failed: {err}"),
-                )),
-            }
-        });
         (id, flight.shared())
+    }
+}
+
+/// Drives a refresh to its end in a task of its own when the caller awaiting it is dropped
+/// before it ends (a timeout, a closed connection). Other callers may still be awaiting it:
+/// then the task is one more poller of the same refresh, which ends as soon as it does.
+struct FinishOnDrop(Option<Flight>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(flight) = self.0.take()
+            && flight.peek().is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            drop(runtime.spawn(flight));
+        }
     }
 }
 
@@ -741,8 +763,17 @@ impl Inner {
         if let Some(token) = self.wait_for_lock(&want, &owner).await? {
             return Ok(token);
         }
-        // Holding the lock: re-read, fetch only if still needed, store, release.
-        let result = self.refresh_locked(&want).await;
+        // Holding the lock: re-read, fetch only if still needed, store, release (also after a
+        // panic, so that other processes do not wait out the lease).
+        let result = std::panic::AssertUnwindSafe(self.refresh_locked(&want))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                Err(Error::internal(
+                    self.key.vendor(),
+                    "the token refresh panicked",
+                ))
+            });
         if let Err(err) = self.store.unlock(&self.storage_key, &owner).await {
             tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
         }

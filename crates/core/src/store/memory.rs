@@ -72,6 +72,10 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
+    fn may_hold_older_keys(&self) -> bool {
+        false
+    }
+
     async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
         Ok(self.inner()?.tokens.get(key).cloned())
     }

@@ -91,6 +91,14 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         self.put(key, token).await
     }
 
+    /// Whether the store may hold tokens written by a version of this library before 0.2,
+    /// under that version's keys (a manager then looks there once, and moves what it finds
+    /// to the current key). Default: yes; a store that lives and dies with its process (the
+    /// memory store) cannot.
+    fn may_hold_older_keys(&self) -> bool {
+        true
+    }
+
     /// The keys of the stored tokens that start with `prefix` (at most [`MAX_LISTED_KEYS`]),
     /// for telling a user that a token exists under another key (other scopes). A store that
     /// cannot list returns none, the default.
@@ -125,6 +133,9 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
     async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
         (**self).get_shared(key).await
+    }
+    fn may_hold_older_keys(&self) -> bool {
+        (**self).may_hold_older_keys()
     }
     async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
         (**self).put_shared(key, token).await
