@@ -14,7 +14,15 @@ use crate::peers::{
 use crate::report::{Better, Measure, Report};
 
 /// The variants of row 1, in table order. `bare` is a process that builds nothing: the floor.
-pub const VARIANTS: [&str; 4] = ["oauth-clients", "oauth2-rs", "raw reqwest", "bare process"];
+/// `oauth-clients Client only` fetches with the clients alone (no manager, no store): what the
+/// manager's bookkeeping costs.
+pub const VARIANTS: [&str; 5] = [
+    "oauth-clients",
+    "oauth-clients Client only",
+    "oauth2-rs",
+    "raw reqwest",
+    "bare process",
+];
 
 /// Requests in flight while fetching every tenant's token.
 const IN_FLIGHT: usize = 16;
@@ -106,6 +114,7 @@ pub fn child_main(args: &[String]) -> BenchResult<()> {
     let (fetch_ms, fds) = runtime.block_on(async {
         match variant.as_str() {
             "oauth-clients" => project(tenants, base_url).await,
+            "oauth-clients Client only" => clients_only(tenants, base_url).await,
             "oauth2-rs" => oauth2_rs(tenants, base_url).await,
             "raw reqwest" => raw(tenants, base_url).await,
             "bare process" => Ok((0.0, open_fds()?)),
@@ -145,6 +154,21 @@ async fn project(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
     )
     .await?;
     std::hint::black_box((&managers, tokens));
+    Ok((ms, open_fds()?))
+}
+
+async fn clients_only(tenants: usize, base_url: &str) -> BenchResult<(f64, usize)> {
+    let provider = peers::provider(base_url)?;
+    let clients = (0..tenants)
+        .map(|n| project_client(&provider, n))
+        .collect::<BenchResult<Vec<_>>>()?;
+    let (ms, tokens) = fetch_all(
+        clients
+            .iter()
+            .map(|c| async move { Ok(c.client_credentials().await?) }),
+    )
+    .await?;
+    std::hint::black_box((&clients, tokens));
     Ok((ms, open_fds()?))
 }
 

@@ -406,7 +406,7 @@ impl Client {
                 pairs.append_pair(param, access);
             }
         }
-        let target = self.effective_url(&url)?;
+        let target = self.transport().target(url)?;
         let mut headers = self.inner.parts.api_headers.clone()?;
         for (name, value) in &request.headers {
             if let Some(why) = oauth_clients_descriptor::names::reserved_header(name) {

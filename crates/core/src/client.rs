@@ -184,7 +184,7 @@ impl Client {
     /// host) checked before and after.
     #[doc(hidden)]
     pub fn effective_url(&self, url: &Url) -> Result<Url, Error> {
-        self.inner.parts.transport.target(url)
+        self.inner.parts.transport.target(url.clone())
     }
 
     /// The URL of an endpoint the grant needs; [`Error::Unsupported`] when there is none.

@@ -115,7 +115,7 @@ async fn fetch_metadata(
     id: &str,
     url: &Url,
 ) -> Result<Option<ServerMetadata>, Error> {
-    let target = transport.target(url)?;
+    let target = transport.target(url.clone())?;
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     let sanitizer = Sanitizer::new();

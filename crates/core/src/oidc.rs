@@ -156,7 +156,7 @@ impl Client {
             return Ok((keys, false));
         }
         let url = self.required_endpoint(EndpointKind::Jwks)?;
-        let target = self.transport().target(&url)?;
+        let target = self.transport().target(url)?;
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let mut request = PreparedRequest {
@@ -188,7 +188,7 @@ impl Client {
     /// `sub` must be theirs (§5.3.2: a different `sub` means a substituted answer).
     pub async fn userinfo(&self, token: &Token) -> Result<Map<String, Value>, Error> {
         let url = self.required_endpoint(EndpointKind::Userinfo)?;
-        let target = self.transport().target(&url)?;
+        let target = self.transport().target(url)?;
         let access = token.access_token().expose_secret();
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));

@@ -34,7 +34,7 @@ impl Client {
         let url = self
             .resolve_endpoint(kind)?
             .ok_or_else(|| Error::unsupported(self.vendor(), format!("the `{kind}` endpoint")))?;
-        let target = self.transport().target(&url)?;
+        let target = self.transport().target(url)?;
         let mut request = PreparedRequest {
             method: Method::GET,
             endpoint: display_url(&target),

@@ -185,7 +185,7 @@ impl Client {
             let (content_type, bytes) = encode_body(settings.encoding, &params);
             Some((content_type, bytes.into()))
         };
-        let target = self.transport().target(&url)?;
+        let target = self.transport().target(url)?;
         let secret_refs: Vec<&str> = secrets.iter().map(String::as_str).collect();
         Ok(PreparedRequest {
             method: match settings.method {

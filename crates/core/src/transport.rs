@@ -374,10 +374,10 @@ impl Transport {
 
     /// Where a request to `url` goes: the first matching rewrite applied, and HTTPS (or a
     /// loopback host) checked before and after.
-    pub(crate) fn target(&self, url: &Url) -> Result<Url, Error> {
-        check_secure(&self.vendor, url)?;
-        let Some(rewritten) = self.rewrites.iter().find_map(|r| r.apply(url)) else {
-            return Ok(url.clone());
+    pub(crate) fn target(&self, url: Url) -> Result<Url, Error> {
+        check_secure(&self.vendor, &url)?;
+        let Some(rewritten) = self.rewrites.iter().find_map(|r| r.apply(&url)) else {
+            return Ok(url);
         };
         check_secure(&self.vendor, &rewritten)?;
         Ok(rewritten)
@@ -675,11 +675,11 @@ mod tests {
         let options = ClientOptions::default().rewrite("https://a.example", "http://127.0.0.1:9");
         let transport = Transport::new("v", options, None).unwrap();
         let url = transport
-            .target(&Url::parse("https://a.example/t?x=1").unwrap())
+            .target(Url::parse("https://a.example/t?x=1").unwrap())
             .unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:9/t?x=1");
         assert!(matches!(
-            transport.target(&Url::parse("http://c.example/t").unwrap()),
+            transport.target(Url::parse("http://c.example/t").unwrap()),
             Err(Error::InsecureUrl { .. })
         ));
     }

@@ -76,7 +76,7 @@ impl Client {
             form.set(name, self.render_param(value, &used_by)?);
         }
         form.set("redirect_uri", redirect_uri.as_str());
-        let target = self.transport().target(&url)?;
+        let target = self.transport().target(url)?;
         let request = PreparedRequest {
             method: Method::POST,
             endpoint: display_url(&target),
