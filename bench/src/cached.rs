@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use oauth_clients_core::secrecy::ExposeSecret as _;
-use oauth_clients_core::{AccessToken, Token, TokenManager};
+use oauth_clients_core::{AccessToken, Tenant, Tenants, Token, TokenManager};
 
 use crate::peers::BenchResult;
 use crate::report::{Better, Measure, Report};
 
 /// The variants of row 2, in table order.
-pub const VARIANTS: [&str; 6] = [
+pub const VARIANTS: [&str; 7] = [
     "oauth-clients access_token()",
+    "oauth-clients Tenants::access_token(), 1,000 tenants",
     "oauth-clients token()",
     "oauth-clients with_cached_token() (a borrow)",
     "ArcSwap load + AccessToken clone",
@@ -21,11 +22,20 @@ pub const VARIANTS: [&str; 6] = [
     "ArcSwap load (a borrow)",
 ];
 
+/// What the readers read: one manager's token, one tenant's among many, and the same token in
+/// an `ArcSwap`.
+#[derive(Clone)]
+pub struct Readers {
+    pub manager: TokenManager,
+    pub tenants: Tenants,
+    pub tenant: Tenant,
+    pub swap: Arc<ArcSwap<Token>>,
+}
+
 /// Runs one round: every variant on 1 and 2 threads, `calls` calls per thread.
 pub fn round(
     report: &mut Report,
-    manager: &TokenManager,
-    swap: &Arc<ArcSwap<Token>>,
+    readers: &Readers,
     calls: u64,
     order: &[&'static str],
 ) -> BenchResult<()> {
@@ -37,7 +47,7 @@ pub fn round(
             Better::Lower,
         );
         for variant in order {
-            let ns = time_threads(threads, calls, variant, manager, swap)?;
+            let ns = time_threads(threads, calls, variant, readers)?;
             report.add(&measure, variant, ns);
         }
     }
@@ -45,24 +55,18 @@ pub fn round(
 }
 
 /// Wall time of `threads` threads making `calls` calls each, per call in all.
-fn time_threads(
-    threads: usize,
-    calls: u64,
-    variant: &str,
-    manager: &TokenManager,
-    swap: &Arc<ArcSwap<Token>>,
-) -> BenchResult<f64> {
+fn time_threads(threads: usize, calls: u64, variant: &str, readers: &Readers) -> BenchResult<f64> {
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (barrier, manager, swap) = (barrier.clone(), manager.clone(), swap.clone());
+            let (barrier, readers) = (barrier.clone(), readers.clone());
             let variant = variant.to_owned();
             std::thread::spawn(move || -> BenchResult<()> {
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()?;
                 barrier.wait();
-                runtime.block_on(calls_on_this_thread(&variant, calls, &manager, &swap))
+                runtime.block_on(calls_on_this_thread(&variant, calls, &readers))
             })
         })
         .collect();
@@ -75,13 +79,19 @@ fn time_threads(
     Ok(elapsed.as_nanos() as f64 / (calls as f64 * threads as f64))
 }
 
-async fn calls_on_this_thread(
-    variant: &str,
-    calls: u64,
-    manager: &TokenManager,
-    swap: &ArcSwap<Token>,
-) -> BenchResult<()> {
+async fn calls_on_this_thread(variant: &str, calls: u64, readers: &Readers) -> BenchResult<()> {
+    let Readers {
+        manager,
+        tenants,
+        tenant,
+        swap,
+    } = readers;
     match variant {
+        "oauth-clients Tenants::access_token(), 1,000 tenants" => {
+            for _ in 0..calls {
+                std::hint::black_box(tenants.access_token(tenant).await?);
+            }
+        }
         "oauth-clients access_token()" => {
             for _ in 0..calls {
                 std::hint::black_box(manager.access_token().await?);

@@ -32,7 +32,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use oauth_clients_core::TokenManager;
+use oauth_clients_core::{Tenant, Tenants, TokenManager};
 
 use crate::peers::BenchResult;
 use crate::report::Report;
@@ -101,11 +101,23 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let (setup, manager, swap, seeded) = runtime.block_on(async {
+    let (setup, readers, seeded) = runtime.block_on(async {
         let setup = http::Setup::new(&base_url).await?;
         let provider = peers::provider(&base_url)?;
         let manager = TokenManager::new(peers::project_client(&provider, 1_000_000)?);
         let swap = Arc::new(ArcSwap::new(manager.token().await?));
+        let tenants = Tenants::default();
+        for n in 0..1_000 {
+            let tenant = Tenant::new(provider.clone(), peers::project_config(2_000_000 + n));
+            tenants.access_token(&tenant).await?;
+        }
+        let tenant = Tenant::new(provider.clone(), peers::project_config(2_000_500));
+        let readers = cached::Readers {
+            manager,
+            tenants,
+            tenant,
+            swap,
+        };
         let mut seeded = Vec::new();
         for kind in stores::VARIANTS {
             for &tenants in sizes.store_tenants {
@@ -113,7 +125,7 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
                 seeded.push(stores::seed(kind, tenants).await?);
             }
         }
-        BenchResult::Ok((setup, manager, swap, seeded))
+        BenchResult::Ok((setup, readers, seeded))
     })?;
     let mut report = Report::default();
     for round in 0..sizes.rounds {
@@ -121,7 +133,7 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
         let order = rotated(&tenants::VARIANTS, round);
         tenants::round(&mut report, sizes.tenants, &base_url, &order)?;
         let order = rotated(&cached::VARIANTS, round);
-        cached::round(&mut report, &manager, &swap, sizes.cached_calls, &order)?;
+        cached::round(&mut report, &readers, sizes.cached_calls, &order)?;
         runtime.block_on(async {
             let order = rotated(&http::EXCHANGE_VARIANTS, round);
             http::exchanges(&mut report, &setup, sizes.exchanges, &order).await?;

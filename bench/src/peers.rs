@@ -21,11 +21,14 @@ pub fn provider(base_url: &str) -> BenchResult<Provider> {
     Ok(Provider::from_yaml_str(&yaml, "bench")?)
 }
 
+/// The configuration of tenant `n`.
+pub fn project_config(n: usize) -> ClientConfig {
+    ClientConfig::new(format!("tenant-{n}")).secret(SecretString::from(format!("secret-{n}")))
+}
+
 /// An oauth-clients engine client for tenant `n`.
 pub fn project_client(provider: &Provider, n: usize) -> BenchResult<Client> {
-    let config =
-        ClientConfig::new(format!("tenant-{n}")).secret(SecretString::from(format!("secret-{n}")));
-    Ok(Client::new(provider.clone(), config)?)
+    Ok(Client::new(provider.clone(), project_config(n))?)
 }
 
 /// The HTTP client shared by every raw reqwest tenant: redirects off (against SSRF), TLS as the

@@ -171,6 +171,71 @@ impl TokenKey {
     }
 }
 
+/// The parts of a token key, borrowed from a vendor, a configuration and a subject: hashed and
+/// compared without building a [`TokenKey`] (no allocation but the sorted scopes, no SHA-256),
+/// for a registry that looks tenants up on every call.
+#[derive(PartialEq, Eq, Hash)]
+pub(crate) struct KeyParts<'a> {
+    vendor: &'a str,
+    environment: Option<&'a str>,
+    variables: &'a BTreeMap<String, String>,
+    client_id: &'a str,
+    /// Sorted, without duplicates, as in a [`TokenKey`].
+    scopes: Vec<&'a str>,
+    subject: Option<&'a str>,
+}
+
+impl<'a> KeyParts<'a> {
+    /// The parts [`TokenKey::for_config`] (with `subject`) is made of.
+    pub(crate) fn new(
+        provider: &'a Provider,
+        config: &'a ClientConfig,
+        subject: Option<&'a str>,
+    ) -> KeyParts<'a> {
+        let descriptor = provider.descriptor();
+        let mut scopes: Vec<&str> = config
+            .scope_list()
+            .unwrap_or(&descriptor.scopes.default)
+            .iter()
+            .map(String::as_str)
+            .collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        KeyParts {
+            vendor: &descriptor.id,
+            environment: config
+                .environment_name()
+                .or(descriptor.default_environment.as_deref()),
+            variables: config.variables(),
+            client_id: config.client_id(),
+            scopes,
+            subject,
+        }
+    }
+
+    /// A hash of the parts.
+    pub(crate) fn hash_value(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        self.hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// Whether `key` is made of these parts.
+    pub(crate) fn matches(&self, key: &TokenKey) -> bool {
+        key.vendor == self.vendor
+            && key.environment.as_deref() == self.environment
+            && key.variables == *self.variables
+            && key.client_id == self.client_id
+            && key
+                .scopes
+                .iter()
+                .map(String::as_str)
+                .eq(self.scopes.iter().copied())
+            && key.subject.as_deref() == self.subject
+    }
+}
+
 /// Feeds one length-prefixed part to a hash, so that parts cannot run into each other.
 fn part(hash: &mut Sha256, text: &str) {
     hash.update((text.len() as u64).to_be_bytes());
@@ -219,5 +284,46 @@ mod tests {
         assert!(key().storage_key().starts_with(&key().family_prefix()));
         let user = key().subject("login");
         assert_ne!(key().family_prefix(), user.family_prefix());
+    }
+
+    #[test]
+    fn key_parts_match_exactly_the_key_built_from_the_same_configuration() {
+        let yaml = "id: acme\nname: Acme\nendpoints:\n  token: https://{region}.acme.example/token\n\
+                    grants:\n  client_credentials: {}\nscopes:\n  default: [read]\n\
+                    variables:\n  region:\n    description: Region.\n";
+        let provider = Provider::from_yaml_str(yaml, "acme.yaml").unwrap();
+        let config = ClientConfig::new("client-1")
+            .variable("region", "eu")
+            .scopes(["write", "read", "write"]);
+        let key = TokenKey::for_config(&provider, &config);
+        let parts = KeyParts::new(&provider, &config, None);
+        assert!(parts.matches(&key));
+        assert!(!parts.matches(&key.clone().subject("user")));
+        assert!(
+            KeyParts::new(&provider, &config, Some("user")).matches(&key.clone().subject("user"))
+        );
+        // Scopes in another order are the same key; any other difference is another key.
+        let reordered = config.clone().scopes(["read", "write"]);
+        assert!(KeyParts::new(&provider, &reordered, None).matches(&key));
+        assert_eq!(
+            KeyParts::new(&provider, &reordered, None).hash_value(),
+            parts.hash_value()
+        );
+        for other in [
+            config.clone().scopes(["read"]),
+            config.clone().variable("region", "us"),
+            ClientConfig::new("client-2")
+                .variable("region", "eu")
+                .scopes(["read", "write"]),
+            config.clone().environment("sandbox"),
+        ] {
+            assert!(!KeyParts::new(&provider, &other, None).matches(&key));
+        }
+        // The descriptor's default scopes when the configuration names none.
+        let defaults = ClientConfig::new("client-1").variable("region", "eu");
+        assert!(
+            KeyParts::new(&provider, &defaults, None)
+                .matches(&TokenKey::for_config(&provider, &defaults))
+        );
     }
 }

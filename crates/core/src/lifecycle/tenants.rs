@@ -3,17 +3,17 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use super::authorized::AuthorizedClient;
-use super::key::TokenKey;
+use super::key::KeyParts;
 use super::manager::{ManagerOptions, TokenManager};
 use crate::client::Client;
 use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::secret::AccessToken;
-use crate::store::{MemoryStore, TokenStore, now_unix_ms};
+use crate::store::{MemoryStore, TokenStore, coarse_now_unix_ms, now_unix_ms};
 use crate::token::Token;
 use crate::transport::ClientOptions;
 use oauth_clients_descriptor::Provider;
@@ -83,7 +83,8 @@ impl TenantsBuilder {
         self
     }
 
-    /// Managers unused this long are dropped when the set is tidied (default 1 hour).
+    /// Managers unused this long are dropped when the set is tidied (default 1 hour; uses are
+    /// recorded to about a second).
     pub fn idle_after(mut self, idle: Duration) -> TenantsBuilder {
         self.idle = idle;
         self
@@ -98,8 +99,8 @@ impl TenantsBuilder {
                 manager_options: self.manager_options,
                 max_managers: self.max_managers,
                 idle_ms: u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX),
-                clients: Mutex::new(HashMap::new()),
-                managers: Mutex::new(HashMap::new()),
+                clients: RwLock::new(HashMap::new()),
+                managers: RwLock::new(Managers::default()),
             }),
         }
     }
@@ -146,16 +147,59 @@ struct Inner {
     manager_options: ManagerOptions,
     max_managers: usize,
     idle_ms: u64,
-    /// Clients by the key of their tokens without a subject: one per vendor and configuration.
-    clients: Mutex<HashMap<String, Client>>,
-    /// Managers by storage key.
-    managers: Mutex<HashMap<String, Entry>>,
+    /// Clients by the hash of their token key's parts without a subject: one per vendor and
+    /// configuration.
+    clients: RwLock<HashMap<u64, Vec<Client>>>,
+    /// Read-locked on the hot path (the last use is an atomic), so tasks on several threads
+    /// find their tenants at once.
+    managers: RwLock<Managers>,
+}
+
+/// Managers by the hash of their token key's parts (found without building a key: a lookup
+/// on every call hashes a few strings, no SHA-256).
+#[derive(Default)]
+struct Managers {
+    buckets: HashMap<u64, Vec<Entry>>,
+    count: usize,
+}
+
+impl Managers {
+    fn get(&self, hash: u64, parts: &KeyParts<'_>) -> Option<&Entry> {
+        self.buckets
+            .get(&hash)?
+            .iter()
+            .find(|entry| parts.matches(entry.manager.key()))
+    }
+
+    fn insert(&mut self, hash: u64, entry: Entry) {
+        self.buckets.entry(hash).or_default().push(entry);
+        self.count += 1;
+    }
+
+    /// Keeps the entries `keep` accepts.
+    fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+        self.buckets.retain(|_, bucket| {
+            bucket.retain(&mut keep);
+            !bucket.is_empty()
+        });
+        self.count = self.buckets.values().map(Vec::len).sum();
+    }
 }
 
 struct Entry {
     manager: TokenManager,
-    /// Unix ms of the last use.
+    /// Unix ms of the last use (to the second: see [`Entry::touch`]).
     used: AtomicU64,
+}
+
+impl Entry {
+    /// Records a use at `now`, writing only when the recorded one is a second old or more:
+    /// tasks reading the same tenant on several threads do not fight over the cache line.
+    fn touch(&self, now: u64) {
+        if self.used.load(Ordering::Relaxed).saturating_add(1000) <= now {
+            self.used.store(now, Ordering::Relaxed);
+        }
+    }
 }
 
 impl std::fmt::Debug for Tenants {
@@ -185,9 +229,22 @@ impl Tenants {
         }
     }
 
-    /// A valid access token for `tenant` (cached, refreshed, or fetched once).
+    /// A valid access token for `tenant` (cached, refreshed, or fetched once). A cached one is
+    /// read under a shared lock, without cloning the manager.
     pub async fn access_token(&self, tenant: &Tenant) -> Result<AccessToken, Error> {
-        self.manager(tenant)?.access_token().await
+        let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
+        let cached = read(&self.inner.managers)
+            .get(parts.hash_value(), &parts)
+            .and_then(|entry| {
+                entry.touch(coarse_now_unix_ms());
+                entry
+                    .manager
+                    .with_cached_token(|token| token.access_token().clone())
+            });
+        match cached {
+            Some(token) => Ok(token),
+            None => self.manager(tenant)?.access_token().await,
+        }
     }
 
     /// A valid token for `tenant`, with everything the vendor said about it.
@@ -198,32 +255,28 @@ impl Tenants {
     /// An authorized API client for `tenant`.
     pub fn authorized(&self, tenant: &Tenant) -> Result<AuthorizedClient, Error> {
         let manager = self.manager(tenant)?;
-        let key = TokenKey::for_config(&tenant.provider, &tenant.config).storage_key();
-        let client = self.client(tenant, key)?;
+        let client = self.client(tenant)?;
         Ok(AuthorizedClient::with_manager(client, manager))
     }
 
     /// The token manager of `tenant`, made on first use (e.g. to give it the token of a
     /// login with [`TokenManager::set_token`], or to sign the user out).
     pub fn manager(&self, tenant: &Tenant) -> Result<TokenManager, Error> {
-        let client_key = TokenKey::for_config(&tenant.provider, &tenant.config);
-        let storage_key = match &tenant.subject {
-            Some(subject) => client_key.clone().subject(subject.clone()).storage_key(),
-            None => client_key.storage_key(),
-        };
+        let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
+        let hash = parts.hash_value();
         let now = now_unix_ms();
-        if let Some(entry) = lock(&self.inner.managers).get(&storage_key) {
-            entry.used.store(now, Ordering::Relaxed);
+        if let Some(entry) = read(&self.inner.managers).get(hash, &parts) {
+            entry.touch(now);
             return Ok(entry.manager.clone());
         }
-        // Built outside the lock: building a client parses URLs and header maps.
-        let client = self.client(tenant, client_key.storage_key())?;
-        let mut managers = lock(&self.inner.managers);
-        if let Some(entry) = managers.get(&storage_key) {
-            entry.used.store(now, Ordering::Relaxed);
+        // Built outside the lock: building a client checks its variables and options.
+        let client = self.client(tenant)?;
+        let mut managers = write(&self.inner.managers);
+        if let Some(entry) = managers.get(hash, &parts) {
+            entry.touch(now);
             return Ok(entry.manager.clone());
         }
-        if managers.len() >= self.inner.max_managers {
+        if managers.count >= self.inner.max_managers {
             self.shed(&mut managers, now);
         }
         let mut builder = TokenManager::builder(client)
@@ -234,7 +287,7 @@ impl Tenants {
         }
         let manager = builder.build();
         managers.insert(
-            storage_key,
+            hash,
             Entry {
                 manager: manager.clone(),
                 used: AtomicU64::new(now),
@@ -245,7 +298,7 @@ impl Tenants {
 
     /// How many managers are kept.
     pub fn len(&self) -> usize {
-        lock(&self.inner.managers).len()
+        read(&self.inner.managers).count
     }
 
     /// Whether no manager is kept.
@@ -260,22 +313,32 @@ impl Tenants {
         let now = now_unix_ms();
         let idle_ms = self.inner.idle_ms;
         let dropped = {
-            let mut managers = lock(&self.inner.managers);
-            let before = managers.len();
-            managers.retain(|_, e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
-            before - managers.len()
+            let mut managers = write(&self.inner.managers);
+            let before = managers.count;
+            managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
+            before - managers.count
         };
         if dropped > 0 {
             // A client only this map holds serves no manager any more.
-            lock(&self.inner.clients).retain(|_, client| Arc::strong_count(&client.inner) > 1);
+            write(&self.inner.clients).retain(|_, clients| {
+                clients.retain(|client| Arc::strong_count(&client.inner) > 1);
+                !clients.is_empty()
+            });
         }
         dropped
     }
 
-    /// The client of a tenant's vendor and configuration (`key`: its token key without a
+    /// The client of a tenant's vendor and configuration (the same token key without a
     /// subject), made on first use.
-    fn client(&self, tenant: &Tenant, key: String) -> Result<Client, Error> {
-        if let Some(client) = lock(&self.inner.clients).get(&key) {
+    fn client(&self, tenant: &Tenant) -> Result<Client, Error> {
+        let parts = KeyParts::new(&tenant.provider, &tenant.config, None);
+        let hash = parts.hash_value();
+        let same =
+            |client: &&Client| KeyParts::new(client.provider(), client.config(), None) == parts;
+        if let Some(client) = read(&self.inner.clients)
+            .get(&hash)
+            .and_then(|c| c.iter().find(same))
+        {
             return Ok(client.clone());
         }
         let client = Client::with_options(
@@ -283,34 +346,56 @@ impl Tenants {
             tenant.config.clone(),
             self.inner.client_options.clone(),
         )?;
-        let mut clients = lock(&self.inner.clients);
-        Ok(clients.entry(key).or_insert(client).clone())
+        let mut clients = write(&self.inner.clients);
+        let bucket = clients.entry(hash).or_default();
+        if let Some(existing) = bucket.iter().find(same) {
+            return Ok(existing.clone());
+        }
+        bucket.push(client.clone());
+        Ok(client)
     }
 
     /// Makes room: drops the idle, else the least recently used tenth.
-    fn shed(&self, managers: &mut HashMap<String, Entry>, now: u64) {
+    fn shed(&self, managers: &mut Managers, now: u64) {
         let idle_ms = self.inner.idle_ms;
-        managers.retain(|_, e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
-        if managers.len() < self.inner.max_managers {
+        managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
+        if managers.count < self.inner.max_managers {
             return;
         }
-        let mut by_use: Vec<(u64, String)> = managers
-            .iter()
-            .map(|(k, e)| (e.used.load(Ordering::Relaxed), k.clone()))
+        let mut uses: Vec<u64> = managers
+            .buckets
+            .values()
+            .flatten()
+            .map(|e| e.used.load(Ordering::Relaxed))
             .collect();
-        by_use.sort_unstable();
-        let excess = managers.len() + 1 - self.inner.max_managers;
-        let drop = excess.max(self.inner.max_managers / 10);
-        for (_, key) in by_use.into_iter().take(drop) {
-            managers.remove(&key);
+        let excess = managers.count + 1 - self.inner.max_managers;
+        let drop = excess.max(self.inner.max_managers / 10).min(uses.len());
+        if drop == 0 {
+            return;
         }
+        // Exactly `drop` go: those used before the drop-th oldest use, then as many of those
+        // used at that very time as are needed.
+        let (_, cutoff, _) = uses.select_nth_unstable(drop - 1);
+        let cutoff = *cutoff;
+        let mut at_cutoff = drop - uses.iter().filter(|&&used| used < cutoff).count();
+        managers.retain(|e| {
+            let used = e.used.load(Ordering::Relaxed);
+            if used == cutoff && at_cutoff > 0 {
+                at_cutoff -= 1;
+                return false;
+            }
+            used >= cutoff
+        });
     }
 }
 
-/// A lock that a panic elsewhere does not make unusable (the maps stay consistent: every
+/// Locks that a panic elsewhere does not make unusable (the maps stay consistent: every
 /// change is one insert or remove).
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
