@@ -207,3 +207,43 @@ async fn idle_tenants_are_dropped_on_request() {
     assert_eq!(tenants.evict_idle(), 5);
     assert!(tenants.is_empty());
 }
+
+#[tokio::test]
+async fn a_forgotten_tenant_is_built_again_from_its_new_secret() {
+    let (server, count) = token_server().await;
+    let provider = inline_provider(DESCRIPTOR);
+    let tenants = tenants(&server, 100);
+    let config = |secret: &str| {
+        ClientConfig::new("app-client")
+            .secret(SecretString::from(secret.to_owned()))
+            .variable("tenant", "rotating")
+    };
+    let old = Tenant::new(provider.clone(), config("old-secret-1"));
+    let new = Tenant::new(provider.clone(), config("new-secret-2"));
+    tenants.access_token(&old).await.unwrap();
+    let sent_secret = |server_requests: &[Request]| {
+        let body = String::from_utf8_lossy(&server_requests.last().unwrap().body).into_owned();
+        body.split('&')
+            .find_map(|pair| pair.strip_prefix("client_secret="))
+            .map(str::to_owned)
+    };
+    // Same key parts: without forgetting, the registry keeps the client of the old secret.
+    tenants.manager(&new).unwrap().refresh_now().await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(sent_secret(&requests).as_deref(), Some("old-secret-1"));
+
+    assert!(tenants.forget(&new), "the tenant had a manager");
+    assert!(tenants.is_empty());
+    assert!(!tenants.forget(&new), "nothing left to forget");
+    // Built again from the new configuration; its token comes back from the store.
+    let token = tenants.access_token(&new).await.unwrap();
+    assert!(token.expose_secret().starts_with("token-rotating-"));
+    assert_eq!(
+        count.load(Ordering::SeqCst),
+        2,
+        "no request for the stored token"
+    );
+    tenants.manager(&new).unwrap().refresh_now().await.unwrap();
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(sent_secret(&requests).as_deref(), Some("new-secret-2"));
+}

@@ -296,6 +296,43 @@ impl Tenants {
         Ok(manager)
     }
 
+    /// Forgets `tenant`'s manager, and its client when no other subject's manager uses it, so
+    /// that the next call builds them from `tenant`'s configuration as it is now: call it when
+    /// a customer's client secret or signing key changes (tenants are told apart by vendor,
+    /// environment, variables, client id, scopes and subject, not by their secrets). Its token
+    /// stays in the store. Returns whether a manager was kept.
+    pub fn forget(&self, tenant: &Tenant) -> bool {
+        let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
+        let hash = parts.hash_value();
+        let forgotten = {
+            let mut managers = write(&self.inner.managers);
+            let mut removed = 0;
+            if let Some(bucket) = managers.buckets.get_mut(&hash) {
+                let before = bucket.len();
+                bucket.retain(|entry| !parts.matches(entry.manager.key()));
+                removed = before - bucket.len();
+                if bucket.is_empty() {
+                    managers.buckets.remove(&hash);
+                }
+            }
+            managers.count -= removed;
+            removed > 0
+        };
+        let client_parts = KeyParts::new(&tenant.provider, &tenant.config, None);
+        let mut clients = write(&self.inner.clients);
+        let client_hash = client_parts.hash_value();
+        if let Some(bucket) = clients.get_mut(&client_hash) {
+            bucket.retain(|client| {
+                KeyParts::new(client.provider(), client.config(), None) != client_parts
+                    || Arc::strong_count(&client.inner) > 1
+            });
+            if bucket.is_empty() {
+                clients.remove(&client_hash);
+            }
+        }
+        forgotten
+    }
+
     /// How many managers are kept.
     pub fn len(&self) -> usize {
         read(&self.inner.managers).count
