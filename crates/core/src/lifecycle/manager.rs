@@ -179,8 +179,9 @@ type Flight = Shared<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Se
 ///   [`ManagerOptions::expiry_margin`]); a vendor's advice (such as "cache the 24 h token until
 ///   it expires") comes from the descriptor's `lifecycle`.
 /// - However many tasks ask at once, one token request is in flight per manager; all of them
-///   get its result, success or error. The request runs in its own task, so a caller that gives
-///   up does not cancel it, and a rotated refresh token is always stored.
+///   get its result, success or error. The request runs in the callers' own futures; a caller
+///   that gives up hands it to a task, so it is not cancelled and a rotated refresh token is
+///   always stored.
 /// - Across processes, the store's lock makes one process refresh while the others wait and
 ///   then read the token it stored (see [`TokenStore`]). The lock's lease is the longest a token
 ///   request may take plus 10 s, so a crashed holder holds the others up no longer than that.
@@ -571,9 +572,9 @@ impl TokenManager {
     }
 
     /// Starts a refresh. It runs in the futures of the callers that await it (no task to
-    /// spawn, no thread to wake); when every caller gives up before it ends, the last one hands
-    /// it to a task of its own (see [`FinishOnDrop`]), so a rotated refresh token is always
-    /// stored. A panic in it becomes an error for every caller.
+    /// spawn, no thread to wake); a caller that gives up before it ends hands it to a task of
+    /// its own (see [`FinishOnDrop`]), so a rotated refresh token is always stored. A panic in
+    /// it becomes an error for every caller.
     fn start_flight(&self, want: Want) -> (u64, Flight) {
         let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
         let inner = self.inner.clone();
