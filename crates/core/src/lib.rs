@@ -41,6 +41,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 mod grants;
+mod hashing;
 mod headers;
 mod jwks;
 mod jwt;

@@ -4,7 +4,6 @@
 //! keeps only its credentials.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock, Mutex, Weak};
 
 use oauth_clients_descriptor::{Descriptor, Provider};
@@ -62,13 +61,8 @@ impl SharedParts {
         } else {
             vars.without("client_id")
         };
-        let hash = {
-            let mut hasher = std::hash::DefaultHasher::new();
-            std::ptr::from_ref(descriptor).hash(&mut hasher);
-            key_vars.hash(&mut hasher);
-            http.stack.hash(&mut hasher);
-            hasher.finish()
-        };
+        let hash =
+            crate::hashing::hash_one((std::ptr::from_ref(descriptor), &key_vars, http.stack));
         let mut table = TABLE.lock().unwrap_or_else(|p| p.into_inner());
         let found = table.buckets.get(&hash).and_then(|bucket| {
             bucket.iter().filter_map(Weak::upgrade).find(|parts| {

@@ -215,10 +215,7 @@ impl<'a> KeyParts<'a> {
 
     /// A hash of the parts.
     pub(crate) fn hash_value(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::hash::DefaultHasher::new();
-        self.hash(&mut hasher);
-        hasher.finish()
+        crate::hashing::hash_one(self)
     }
 
     /// Whether `key` is made of these parts.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::hashing::RandomState;
+
 use super::{StoreError, StoreErrorKind, TokenStore, now_unix_ms};
 use crate::token::Token;
 
@@ -20,9 +22,9 @@ pub struct MemoryStore {
 struct Inner {
     /// Shared with the managers that stored them (see [`TokenStore::put_shared`]): a token
     /// and its key are kept once in memory, however many hold them.
-    tokens: HashMap<Arc<str>, Arc<Token>>,
+    tokens: HashMap<Arc<str>, Arc<Token>, RandomState>,
     /// key → (owner, expiry in Unix milliseconds)
-    locks: HashMap<String, (String, u64)>,
+    locks: HashMap<String, (String, u64), RandomState>,
 }
 
 impl MemoryStore {
@@ -124,7 +126,7 @@ impl TokenStore for MemoryStore {
             inner.locks.remove(key);
             if inner.locks.is_empty() {
                 // Locks are brief: give their memory back (a store per manager, many managers).
-                inner.locks = HashMap::new();
+                inner.locks = HashMap::default();
             }
             Ok(true)
         } else {
