@@ -46,22 +46,15 @@ impl TokenKey {
 
     /// [`TokenKey::for_client`] without building the client.
     pub(crate) fn for_config(provider: &Provider, config: &ClientConfig) -> TokenKey {
-        let descriptor = provider.descriptor();
+        let parts = KeyParts::new(provider, config, None);
         TokenKey {
-            vendor: descriptor.id.clone(),
-            environment: config
-                .environment_name()
-                .map(str::to_owned)
-                .or_else(|| descriptor.default_environment.clone()),
-            variables: config.variables().clone(),
-            client_id: config.client_id().to_owned(),
-            scopes: config
-                .scope_list()
-                .map(<[String]>::to_vec)
-                .unwrap_or_else(|| descriptor.scopes.default.clone()),
+            vendor: parts.vendor.to_owned(),
+            environment: parts.environment.map(str::to_owned),
+            variables: parts.variables.clone(),
+            client_id: parts.client_id.to_owned(),
+            scopes: parts.scopes.iter().map(|s| (*s).to_owned()).collect(),
             subject: None,
         }
-        .normalized()
     }
 
     /// Sets the environment.
@@ -186,7 +179,9 @@ pub(crate) struct KeyParts<'a> {
 }
 
 impl<'a> KeyParts<'a> {
-    /// The parts [`TokenKey::for_config`] (with `subject`) is made of.
+    /// The parts of the key of `provider` and `config` (with `subject`): the descriptor's
+    /// default environment and scopes when the configuration names none, scopes sorted and
+    /// without duplicates. The one place these rules live ([`TokenKey::for_config`] too).
     pub(crate) fn new(
         provider: &'a Provider,
         config: &'a ClientConfig,

@@ -579,15 +579,7 @@ impl TokenManager {
         let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
         let inner = self.inner.clone();
         let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            let result = std::panic::AssertUnwindSafe(inner.refresh(want))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|_| {
-                    Err(Error::internal(
-                        inner.key.vendor(),
-                        "the token refresh panicked",
-                    ))
-                });
+            let result = panic_as_error(inner.key.vendor(), inner.refresh(want)).await;
             if let Ok(mut slot) = inner.flight.lock()
                 && slot.as_ref().is_some_and(|(i, _)| *i == id)
             {
@@ -597,6 +589,17 @@ impl TokenManager {
         });
         (id, flight.shared())
     }
+}
+
+/// Runs a part of a refresh; a panic in it becomes an error (for every caller of the flight).
+async fn panic_as_error<T>(
+    vendor: &str,
+    refresh: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    std::panic::AssertUnwindSafe(refresh)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(Error::internal(vendor, "the token refresh panicked")))
 }
 
 /// Drives a refresh to its end in a task of its own when the caller awaiting it is dropped
@@ -766,15 +769,7 @@ impl Inner {
         }
         // Holding the lock: re-read, fetch only if still needed, store, release (also after a
         // panic, so that other processes do not wait out the lease).
-        let result = std::panic::AssertUnwindSafe(self.refresh_locked(&want))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                Err(Error::internal(
-                    self.key.vendor(),
-                    "the token refresh panicked",
-                ))
-            });
+        let result = panic_as_error(self.key.vendor(), self.refresh_locked(&want)).await;
         if let Err(err) = self.store.unlock(&self.storage_key, &owner).await {
             tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
         }
