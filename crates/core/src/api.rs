@@ -16,7 +16,9 @@
 //! A request is plain data ([`ApiRequest`] is `Clone`), so a caller can send it again with a
 //! fresh token after a `401` (see [`ApiResponse::is_unauthorized`]).
 
+use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -138,7 +140,8 @@ impl ApiRequest {
 /// The answer to an API request, whatever its status, with the vendor's request id.
 #[derive(Clone)]
 pub struct ApiResponse {
-    vendor: String,
+    /// The client that sent it (the vendor's name for errors): shared, not copied.
+    client: Client,
     endpoint: String,
     status: u16,
     headers: HeaderMap,
@@ -216,7 +219,7 @@ impl ApiResponse {
     /// The body parsed as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|err| Error::InvalidResponse {
-            vendor: self.vendor.as_str().into(),
+            vendor: self.client.vendor().into(),
             endpoint: self.endpoint.as_str().into(),
             status: Some(self.status),
             request_id: self.request_id.as_deref().map(Into::into),
@@ -240,7 +243,7 @@ impl ApiResponse {
         Err(Error::Api {
             content_type: self.content_type(),
             excerpt: self.sanitizer.excerpt(&self.body).into(),
-            vendor: self.vendor.into(),
+            vendor: self.client.vendor().into(),
             endpoint: self.endpoint.into(),
             status: self.status,
             request_id: self.request_id.map(Into::into),
@@ -253,7 +256,11 @@ impl Client {
     /// are joined to `endpoints.api_base`.
     #[doc(hidden)]
     pub fn api_url(&self, path: &str) -> Result<Url, Error> {
-        self.api_url_on(self.resolve_endpoint(&EndpointKind::ApiBase)?, path)
+        self.api_url_on(
+            self.resolve_endpoint(&EndpointKind::ApiBase)?
+                .map(Cow::Owned),
+            path,
+        )
     }
 
     /// The descriptor's harmless example API path (`api.example_path`), its `{variables}`
@@ -270,12 +277,20 @@ impl Client {
 
     /// The API base for a token: the client's, or rendered again with the values the token
     /// captured (an API origin from the token answer).
-    fn api_base_for(&self, token: &Token) -> Result<Option<Url>, Error> {
+    fn api_base_for(&self, token: &Token) -> Result<Option<Cow<'_, Url>>, Error> {
+        if token.variables().is_empty() {
+            return Ok(self
+                .inner
+                .parts
+                .endpoints
+                .get(&EndpointKind::ApiBase)?
+                .map(Cow::Borrowed));
+        }
         if self.descriptor().endpoints.api_base.is_none() {
             return Ok(None);
         }
         self.endpoint_with(EndpointKind::ApiBase, token.variables())
-            .map(Some)
+            .map(|url| Some(Cow::Owned(url)))
     }
 
     /// Refuses `url` unless it is on the API's origin (`base`'s, or `rewritten`'s: where the
@@ -300,7 +315,7 @@ impl Client {
         ))
     }
 
-    fn api_url_on(&self, base: Option<Url>, path: &str) -> Result<Url, Error> {
+    fn api_url_on(&self, base: Option<Cow<'_, Url>>, path: &str) -> Result<Url, Error> {
         let vendor = self.vendor();
         if path.starts_with("https://") || path.starts_with("http://") {
             let url = Url::parse(path)
@@ -316,7 +331,7 @@ impl Client {
         })?;
         if !base.path().ends_with('/') {
             let with_slash = format!("{}/", base.path());
-            base.set_path(&with_slash);
+            base.to_mut().set_path(&with_slash);
         }
         let url = join_api_path(&base, path).map_err(|why| {
             Error::refused(vendor, format!("invalid API path (not shown): {why}"))
@@ -331,12 +346,14 @@ impl Client {
         let vendor = self.vendor();
         let api = &self.descriptor().api;
         let scheme = api.token_scheme.as_deref().unwrap_or("Bearer");
-        let value = if scheme.is_empty() {
-            access.to_owned()
-        } else {
-            format!("{scheme} {access}")
-        };
-        let mut value = HeaderValue::from_str(&value)
+        // Written once into the buffer the header keeps (`from_maybe_shared` takes it as is).
+        let mut bytes = Vec::with_capacity(scheme.len() + 1 + access.len());
+        if !scheme.is_empty() {
+            bytes.extend_from_slice(scheme.as_bytes());
+            bytes.push(b' ');
+        }
+        bytes.extend_from_slice(access.as_bytes());
+        let mut value = HeaderValue::from_maybe_shared(bytes::Bytes::from(bytes))
             .map_err(|_| Error::config(vendor, "the access token cannot be sent in a header"))?;
         value.set_sensitive(true);
         let name = match api.token_header.as_deref() {
@@ -387,9 +404,13 @@ impl Client {
 
     /// Builds an authorized API request as plain data: `Authorization: Bearer <token>`, the
     /// descriptor's `api.headers`, then the request's own headers. Makes no request.
+    ///
+    /// `shared`, when the caller has the token behind an `Arc` (a [`crate::TokenManager`]'s),
+    /// lets the request's sanitizer read the token's secrets from it instead of copies.
     pub(crate) fn prepare_api_request(
         &self,
         token: &Token,
+        shared: Option<&Arc<Token>>,
         request: &ApiRequest,
     ) -> Result<PreparedRequest, Error> {
         let vendor = self.vendor();
@@ -437,17 +458,25 @@ impl Client {
                 bytes,
             }) => Some((content_type.clone(), bytes.clone().into())),
         };
-        let mut secrets = vec![access];
-        if let Some(refresh) = token.refresh_token() {
-            secrets.push(refresh.expose_secret());
-        }
+        let sanitizer = match shared {
+            Some(shared) => self.sanitizer_with(&[]).also_knowing(shared.clone()),
+            None => {
+                let refresh = token.refresh_token().map(|r| r.expose_secret());
+                self.sanitizer_with(
+                    &[Some(access), refresh]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>(),
+                )
+            }
+        };
         Ok(PreparedRequest {
             method: request.method.clone(),
             endpoint: display_url(&target),
             url: target,
             headers,
             body,
-            sanitizer: self.sanitizer_with(&secrets),
+            sanitizer,
         })
     }
 
@@ -460,7 +489,25 @@ impl Client {
         token: &Token,
         request: &ApiRequest,
     ) -> Result<ApiResponse, Error> {
-        let mut prepared = self.prepare_api_request(token, request)?;
+        self.send_api_with(token, None, request).await
+    }
+
+    /// [`Client::send_api`] for a token behind an `Arc`, which the request then shares.
+    pub(crate) async fn send_api_shared(
+        &self,
+        token: &Arc<Token>,
+        request: &ApiRequest,
+    ) -> Result<ApiResponse, Error> {
+        self.send_api_with(token, Some(token), request).await
+    }
+
+    async fn send_api_with(
+        &self,
+        token: &Token,
+        shared: Option<&Arc<Token>>,
+        request: &ApiRequest,
+    ) -> Result<ApiResponse, Error> {
+        let mut prepared = self.prepare_api_request(token, shared, request)?;
         let response = self
             .transport()
             .send(&mut prepared, RetryPolicy::Never, MAX_API_BODY)
@@ -482,7 +529,7 @@ impl Client {
             });
         };
         Ok(ApiResponse {
-            vendor: self.vendor().to_owned(),
+            client: self.clone(),
             endpoint: prepared.endpoint,
             status: response.status,
             headers: response.headers,
@@ -507,14 +554,35 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_token_is_scrubbed_from_what_its_request_shows() {
+        let token = Arc::new(
+            Token::new(AccessToken::new("shared-access-t0k3n"), 0, None).with_refresh_token(Some(
+                crate::secret::RefreshToken::new("shared-refresh-t0k3n"),
+            )),
+        );
+        let client = client();
+        for shared in [Some(&token), None] {
+            let prepared = client
+                .prepare_api_request(&token, shared, &ApiRequest::get("me"))
+                .unwrap();
+            let shown = prepared
+                .sanitizer
+                .excerpt(b"echo: Bearer shared-access-t0k3n and shared-refresh-t0k3n");
+            assert!(!shown.contains("shared-access-t0k3n"), "{shown}");
+            assert!(!shown.contains("shared-refresh-t0k3n"), "{shown}");
+            assert!(shown.starts_with("echo: Bearer "), "{shown}");
+        }
+    }
+
+    #[test]
     fn a_request_without_query_pairs_has_no_query() {
         let token = Token::new(AccessToken::new("t0k3n-value"), 0, None);
         let prepared = client()
-            .prepare_api_request(&token, &ApiRequest::get("vendors/"))
+            .prepare_api_request(&token, None, &ApiRequest::get("vendors/"))
             .unwrap();
         assert_eq!(prepared.url.as_str(), "https://api.v.example/v1/vendors/");
         let prepared = client()
-            .prepare_api_request(&token, &ApiRequest::get("vendors/").query("a", "b c"))
+            .prepare_api_request(&token, None, &ApiRequest::get("vendors/").query("a", "b c"))
             .unwrap();
         assert_eq!(
             prepared.url.as_str(),

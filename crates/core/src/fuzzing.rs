@@ -45,7 +45,7 @@ pub fn token_response(
         endpoint: "https://fuzz.example/token",
         status,
         request_id: None,
-        raw_content_type: content_type.map(str::to_owned),
+        raw_content_type: content_type,
         refused: None,
         sanitizer: &sanitizer,
     };

@@ -60,7 +60,7 @@ pub(crate) struct ResponseMeta<'a> {
     pub(crate) request_id: Option<String>,
     /// The content type as sent, for deciding how to read the body; shown only sanitized
     /// ([`ResponseMeta::shown_content_type`]).
-    pub(crate) raw_content_type: Option<String>,
+    pub(crate) raw_content_type: Option<&'a str>,
     /// What the request asked for, for messages: "the refresh token", "the client credentials".
     pub(crate) refused: Option<&'static str>,
     pub(crate) sanitizer: &'a Sanitizer,
@@ -71,7 +71,7 @@ impl<'a> ResponseMeta<'a> {
     pub(crate) fn new(
         vendor: &'a str,
         endpoint: &'a str,
-        response: &BufferedResponse,
+        response: &'a BufferedResponse,
         request_id: Option<String>,
         sanitizer: &'a Sanitizer,
     ) -> ResponseMeta<'a> {
@@ -80,7 +80,10 @@ impl<'a> ResponseMeta<'a> {
             endpoint,
             status: response.status,
             request_id,
-            raw_content_type: response.header("content-type").map(str::to_owned),
+            raw_content_type: response
+                .headers
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
             refused: None,
             sanitizer,
         }
@@ -89,7 +92,7 @@ impl<'a> ResponseMeta<'a> {
     /// The content type as an error shows it: sanitized, and only computed for an error (a
     /// successful answer pays nothing for it).
     fn shown_content_type(&self) -> Option<Box<str>> {
-        let raw = self.raw_content_type.as_deref()?;
+        let raw = self.raw_content_type?;
         Some(self.sanitizer.clean_shown(raw, 100).into())
     }
 
@@ -288,10 +291,8 @@ fn token_from_object(
         );
     }
     let id_token = non_empty_string(object.get("id_token")).map(IdToken::new);
-    for key in STANDARD_FIELDS {
-        object.remove(key);
-    }
-    object.remove("id_token");
+    // One pass over the few fields there are, not a search and removal per known name.
+    object.retain(|key, _| key != "id_token" && !STANDARD_FIELDS.contains(&key.as_str()));
     let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
         .with_refresh_token(refresh_token);
     token.token_type = token_type.map(crate::token::token_type);
@@ -539,13 +540,13 @@ pub(crate) fn jwt_exp(token: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn meta<'a>(status: u16, ct: Option<&str>, sanitizer: &'a Sanitizer) -> ResponseMeta<'a> {
+    fn meta<'a>(status: u16, ct: Option<&'a str>, sanitizer: &'a Sanitizer) -> ResponseMeta<'a> {
         ResponseMeta {
             vendor: "v",
             endpoint: "https://x/token",
             status,
             request_id: None,
-            raw_content_type: ct.map(str::to_owned),
+            raw_content_type: ct,
             refused: None,
             sanitizer,
         }

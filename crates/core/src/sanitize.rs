@@ -41,6 +41,8 @@ pub(crate) struct Sanitizer {
     /// Who knows more secrets (the client, for its requests), asked only when a text is
     /// scrubbed: a client keeps no copies for the purpose.
     known: Option<std::sync::Arc<dyn KnownSecrets>>,
+    /// A second such source: the token an API request carries, shared rather than copied.
+    also_known: Option<std::sync::Arc<dyn KnownSecrets>>,
     /// Secrets this request added (its token, a code…).
     own: Vec<String>,
     /// `known`'s and `own` together, longest first: made the first time a text is scrubbed
@@ -72,6 +74,15 @@ impl Sanitizer {
         }
     }
 
+    /// The same, also knowing what `more` knows (asked, like the first, only when a text is
+    /// scrubbed).
+    pub(crate) fn also_knowing(mut self, more: std::sync::Arc<dyn KnownSecrets>) -> Sanitizer {
+        self.also_known = Some(more);
+        self.merged = std::sync::OnceLock::new();
+        self.literals = std::sync::OnceLock::new();
+        self
+    }
+
     /// Adds a known secret value.
     pub(crate) fn add(&mut self, secret: &str) {
         if secret.len() < MIN_SECRET_LEN || self.own.iter().any(|v| v == secret) {
@@ -86,7 +97,8 @@ impl Sanitizer {
     fn values(&self) -> &[String] {
         self.merged.get_or_init(|| {
             let mut all = self.own.clone();
-            for secret in self.known.iter().flat_map(|known| known.known_secrets()) {
+            let sources = self.known.iter().chain(&self.also_known);
+            for secret in sources.flat_map(|known| known.known_secrets()) {
                 if secret.len() >= MIN_SECRET_LEN && !all.contains(&secret) {
                     all.push(secret);
                 }

@@ -57,6 +57,17 @@ impl TokenDetails {
 /// The details of a token that has none.
 static NO_DETAILS: std::sync::LazyLock<TokenDetails> = std::sync::LazyLock::new(Default::default);
 
+/// A token's own secrets, for the sanitizer of a request that carries it.
+impl crate::sanitize::KnownSecrets for Token {
+    fn known_secrets(&self) -> Vec<String> {
+        let access = self.access_token.expose_secret().to_owned();
+        let refresh = self.refresh_token.as_ref();
+        std::iter::once(access)
+            .chain(refresh.map(|r| r.expose_secret().to_owned()))
+            .collect()
+    }
+}
+
 impl Token {
     /// Builds a token from its parts; `expires_at` and `issued_at` are Unix seconds.
     pub fn new(access_token: AccessToken, issued_at: u64, expires_at: Option<u64>) -> Token {

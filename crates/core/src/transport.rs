@@ -424,8 +424,15 @@ impl Transport {
             } else {
                 std::mem::take(&mut request.headers)
             };
-            let attempt_future = self.attempt(request, headers, cap);
-            let outcome = match tokio::time::timeout_at(attempt_deadline, attempt_future).await {
+            // Built in the expression that awaits it: a future held in a local would keep its
+            // own slot in this future besides the awaited copy (rust-lang/rust#62958), and
+            // every caller's task would be that much larger to allocate and move.
+            let outcome = match tokio::time::timeout_at(
+                attempt_deadline,
+                self.attempt(request, headers, cap),
+            )
+            .await
+            {
                 Ok(outcome) => outcome,
                 Err(_) if attempt_deadline >= deadline => return Err(timeout(attempt)),
                 Err(_) => Err(AttemptError::TimedOut),
@@ -501,26 +508,27 @@ impl Transport {
         cap: usize,
     ) -> Result<BufferedResponse, AttemptError> {
         // Built by hand, not through `RequestBuilder`: its `headers` would copy the prepared
-        // map entry by entry into yet another map, on every request.
-        let mut http_request = reqwest::Request::new(request.method.clone(), request.url.clone());
-        *http_request.headers_mut() = headers;
-        if let Some((content_type, bytes)) = &request.body {
-            let content_type = HeaderValue::from_str(content_type).map_err(|_| {
-                AttemptError::Refused(Error::config(
-                    &self.vendor,
-                    "the request's content type is not a valid header value",
-                ))
-            })?;
-            http_request
-                .headers_mut()
-                .insert(CONTENT_TYPE, content_type);
-            *http_request.body_mut() = Some(bytes.clone().into());
-        }
-        let mut response = self
-            .http
-            .execute(http_request)
-            .await
-            .map_err(AttemptError::Send)?;
+        // map entry by entry into yet another map, on every request. In a block of its own,
+        // so the request is not kept in this future while it is sent (see `send`).
+        let pending = {
+            let mut http_request =
+                reqwest::Request::new(request.method.clone(), request.url.clone());
+            *http_request.headers_mut() = headers;
+            if let Some((content_type, bytes)) = &request.body {
+                let content_type = HeaderValue::from_str(content_type).map_err(|_| {
+                    AttemptError::Refused(Error::config(
+                        &self.vendor,
+                        "the request's content type is not a valid header value",
+                    ))
+                })?;
+                http_request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, content_type);
+                *http_request.body_mut() = Some(bytes.clone().into());
+            }
+            self.http.execute(http_request)
+        };
+        let mut response = pending.await.map_err(AttemptError::Send)?;
         if self.own_client && response.url() != &request.url {
             return Err(AttemptError::Refused(Error::refused(
                 &self.vendor,
@@ -534,7 +542,9 @@ impl Transport {
         }
         let status = response.status().as_u16();
         let headers = std::mem::take(response.headers_mut());
-        let body = read_capped(response, cap)
+        // Read through a borrow: a response moved into the reading future would be kept twice
+        // in this one (see `send`).
+        let body = read_capped(&mut response, cap)
             .await
             .map_err(AttemptError::Body)?;
         Ok(BufferedResponse {
@@ -551,10 +561,13 @@ impl Transport {
         response: &BufferedResponse,
         sanitizer: &Sanitizer,
     ) -> Option<String> {
+        // Looked up by `HeaderName`: a `&str` name would be parsed again on every response.
+        const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+        let text = |name: &HeaderName| response.headers.get(name).and_then(|v| v.to_str().ok());
         self.request_id_header
             .as_ref()
-            .and_then(|name| response.header(name.as_str()))
-            .or_else(|| response.header("x-request-id"))
+            .and_then(text)
+            .or_else(|| text(&X_REQUEST_ID))
             .map(|id| sanitizer.clean_shown(id, 128))
     }
 
@@ -623,7 +636,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Reads a body chunk by chunk; `Ok(None)` as soon as it is known to exceed `cap`.
 async fn read_capped(
-    mut response: Response,
+    response: &mut Response,
     cap: usize,
 ) -> Result<Option<Vec<u8>>, reqwest::Error> {
     let announced = response.content_length();

@@ -260,7 +260,7 @@ impl Client {
     pub(crate) fn response_meta<'a>(
         &'a self,
         request: &'a PreparedRequest,
-        response: &BufferedResponse,
+        response: &'a BufferedResponse,
     ) -> ResponseMeta<'a> {
         let request_id = self.transport().request_id(response, &request.sanitizer);
         ResponseMeta::new(

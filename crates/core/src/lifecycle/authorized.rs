@@ -66,17 +66,21 @@ impl AuthorizedClient {
     /// turn an unsuccessful status into an [`Error::Api`] (with the vendor's request id).
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, Error> {
         let token = self.manager.token().await?;
-        let response = self.client.send_api(&token, request).await?;
-        if !response.is_unauthorized() {
-            return Ok(response);
+        // A scope of its own: the refused response is not kept in this future across the
+        // refresh and the second request.
+        {
+            let response = self.client.send_api_shared(&token, request).await?;
+            if !response.is_unauthorized() {
+                return Ok(response);
+            }
+            tracing::debug!(
+                vendor = %self.client.provider().id(),
+                request_id = ?response.request_id(),
+                "access token refused (401); refreshing once and retrying"
+            );
         }
-        tracing::debug!(
-            vendor = %self.client.provider().id(),
-            request_id = ?response.request_id(),
-            "access token refused (401); refreshing once and retrying"
-        );
         let fresh = self.manager.refresh_rejected(token.access_token()).await?;
-        self.client.send_api(&fresh, request).await
+        self.client.send_api_shared(&fresh, request).await
     }
 
     /// Sends `request` and parses a successful JSON answer; any other status is an
