@@ -91,7 +91,7 @@ pub use secret::{
     RefreshToken,
 };
 pub use stack::http_client_builder;
-pub use store::{StoreError, StoreErrorKind, TokenStore};
+pub use store::{ImmediateStore, StoreError, StoreErrorKind, TokenStore};
 pub use token::Token;
 pub use token_endpoints::{Introspection, TokenRef};
 pub use transport::ClientOptions;

@@ -680,7 +680,11 @@ impl Inner {
 
     /// Stores `token`; on failure, remembers that the current token is not stored.
     async fn persist(&self, token: &Arc<Token>) -> Result<(), StoreError> {
-        match self.store.put_shared(&self.storage_key, token).await {
+        let stored = match self.store.immediate() {
+            Some(store) => store.put_now(&self.storage_key, token),
+            None => self.store.put_shared(&self.storage_key, token).await,
+        };
+        match stored {
             Ok(()) => {
                 self.set_unsaved(None);
                 Ok(())
@@ -719,7 +723,11 @@ impl Inner {
 
     /// Reads the store; a corrupt entry (already reported and moved aside) counts as none.
     async fn read_store(&self) -> Result<Option<Arc<Token>>, Error> {
-        match self.store.get_shared(&self.storage_key).await {
+        let stored = match self.store.immediate() {
+            Some(store) => store.get_now(&self.storage_key),
+            None => self.store.get_shared(&self.storage_key).await,
+        };
+        match stored {
             Ok(None) if !self.legacy_looked_up.swap(true, Ordering::Relaxed) => {
                 self.migrate_legacy().await
             }
@@ -763,14 +771,21 @@ impl Inner {
     }
 
     async fn refresh(self: &Arc<Self>, want: Want) -> Result<Arc<Token>, Error> {
-        let owner = format!("{:032x}", rand::random::<u128>());
-        if let Some(token) = self.wait_for_lock(&want, &owner).await? {
+        // A random owner, written out on the stack (no allocation, no formatting machinery).
+        let mut owner = [0u8; 32];
+        let owner = base16ct::lower::encode_str(&rand::random::<u128>().to_be_bytes(), &mut owner)
+            .map_err(|_| Error::internal(self.key.vendor(), "the lock owner did not fit"))?;
+        if let Some(token) = self.wait_for_lock(&want, owner).await? {
             return Ok(token);
         }
         // Holding the lock: re-read, fetch only if still needed, store, release (also after a
         // panic, so that other processes do not wait out the lease).
         let result = panic_as_error(self.key.vendor(), self.refresh_locked(&want)).await;
-        if let Err(err) = self.store.unlock(&self.storage_key, &owner).await {
+        let unlocked = match self.store.immediate() {
+            Some(store) => store.unlock_now(&self.storage_key, owner),
+            None => self.store.unlock(&self.storage_key, owner).await,
+        };
+        if let Err(err) = unlocked {
             tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
         }
         result
@@ -791,11 +806,15 @@ impl Inner {
                 self.set_current(stored.clone());
                 return Ok(Some(stored));
             }
-            if self
-                .store
-                .try_lock(&self.storage_key, owner, self.lock_ttl())
-                .await?
-            {
+            let locked = match self.store.immediate() {
+                Some(store) => store.try_lock_now(&self.storage_key, owner, self.lock_ttl()),
+                None => {
+                    self.store
+                        .try_lock(&self.storage_key, owner, self.lock_ttl())
+                        .await
+                }
+            };
+            if locked? {
                 return Ok(None);
             }
             let waited = now_unix_ms().saturating_sub(started);

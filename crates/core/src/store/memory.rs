@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::hashing::RandomState;
 
-use super::{StoreError, StoreErrorKind, TokenStore, now_unix_ms};
+use super::{ImmediateStore, StoreError, StoreErrorKind, TokenStore, now_unix_ms};
 use crate::token::Token;
 
 /// Tokens kept in this process's memory. Share one (in an `Arc`) between managers to share
@@ -18,13 +18,17 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
 }
 
+/// Lock slots an empty lock table keeps (a few hundred bytes), so that refreshes one after
+/// another do not allocate a table each.
+const KEPT_LOCK_CAPACITY: usize = 16;
+
 #[derive(Default)]
 struct Inner {
     /// Shared with the managers that stored them (see [`TokenStore::put_shared`]): a token
     /// and its key are kept once in memory, however many hold them.
     tokens: HashMap<Arc<str>, Arc<Token>, RandomState>,
-    /// key → (owner, expiry in Unix milliseconds)
-    locks: HashMap<String, (String, u64), RandomState>,
+    /// key → (owner, expiry in Unix milliseconds); the key shared with the caller.
+    locks: HashMap<Arc<str>, (Box<str>, u64), RandomState>,
 }
 
 impl MemoryStore {
@@ -64,14 +68,11 @@ impl std::fmt::Debug for MemoryStore {
 #[async_trait]
 impl TokenStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Token>, StoreError> {
-        Ok(self.inner()?.tokens.get(key).map(|token| (**token).clone()))
+        Ok(self.get_now(key)?.map(|token| (*token).clone()))
     }
 
     async fn put(&self, key: &str, token: &Token) -> Result<(), StoreError> {
-        self.inner()?
-            .tokens
-            .insert(key.into(), Arc::new(token.clone()));
-        Ok(())
+        self.put_now(&key.into(), &Arc::new(token.clone()))
     }
 
     fn may_hold_older_keys(&self) -> bool {
@@ -79,12 +80,11 @@ impl TokenStore for MemoryStore {
     }
 
     async fn get_shared(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
-        Ok(self.inner()?.tokens.get(key).cloned())
+        self.get_now(key)
     }
 
     async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
-        self.inner()?.tokens.insert(key.clone(), token.clone());
-        Ok(())
+        self.put_now(key, token)
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -93,18 +93,7 @@ impl TokenStore for MemoryStore {
     }
 
     async fn try_lock(&self, key: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
-        let now = now_unix_ms();
-        let mut inner = self.inner()?;
-        match inner.locks.get(key) {
-            Some((_, expires)) if *expires > now => Ok(false),
-            _ => {
-                let expires = now.saturating_add(ttl.as_millis() as u64);
-                inner
-                    .locks
-                    .insert(key.to_owned(), (owner.to_owned(), expires));
-                Ok(true)
-            }
-        }
+        self.try_lock_now(&key.into(), owner, ttl)
     }
 
     async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -121,16 +110,94 @@ impl TokenStore for MemoryStore {
     }
 
     async fn unlock(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        self.unlock_now(key, owner)
+    }
+
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        Some(self)
+    }
+}
+
+impl ImmediateStore for MemoryStore {
+    fn get_now(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
+        Ok(self.inner()?.tokens.get(key).cloned())
+    }
+
+    fn put_now(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
+        self.inner()?.tokens.insert(key.clone(), token.clone());
+        Ok(())
+    }
+
+    fn try_lock_now(&self, key: &Arc<str>, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = now_unix_ms();
         let mut inner = self.inner()?;
-        if inner.locks.get(key).is_some_and(|(o, _)| o == owner) {
+        match inner.locks.get(key) {
+            Some((_, expires)) if *expires > now => Ok(false),
+            _ => {
+                let expires = now.saturating_add(ttl.as_millis() as u64);
+                inner.locks.insert(key.clone(), (owner.into(), expires));
+                Ok(true)
+            }
+        }
+    }
+
+    fn unlock_now(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        let mut inner = self.inner()?;
+        if inner.locks.get(key).is_some_and(|(o, _)| **o == *owner) {
             inner.locks.remove(key);
-            if inner.locks.is_empty() {
-                // Locks are brief: give their memory back (a store per manager, many managers).
+            if inner.locks.capacity() > KEPT_LOCK_CAPACITY && inner.locks.is_empty() {
+                // Locks are brief: give back the room a burst of them took.
                 inner.locks = HashMap::default();
             }
             Ok(true)
         } else {
             Ok(false)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_immediate_lock_is_held_until_its_owner_releases_it_or_it_lapses() {
+        let store = MemoryStore::new();
+        let now = store.immediate().expect("the memory store answers at once");
+        let key: Arc<str> = "vendor:family:scopes".into();
+        let minute = Duration::from_secs(60);
+        assert!(now.try_lock_now(&key, "owner-a", minute).unwrap());
+        assert!(!now.try_lock_now(&key, "owner-b", minute).unwrap());
+        assert!(
+            !now.unlock_now(&key, "owner-b").unwrap(),
+            "only its owner releases it"
+        );
+        assert!(now.unlock_now(&key, "owner-a").unwrap());
+        assert!(!now.unlock_now(&key, "owner-a").unwrap(), "released once");
+        assert!(now.try_lock_now(&key, "owner-b", Duration::ZERO).unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(
+            now.try_lock_now(&key, "owner-c", minute).unwrap(),
+            "a lapsed lease"
+        );
+    }
+
+    #[tokio::test]
+    async fn immediate_and_async_operations_see_the_same_tokens() {
+        let store = Arc::new(MemoryStore::new());
+        let token = Arc::new(Token::new(
+            crate::AccessToken::new("memory-access"),
+            1_000,
+            None,
+        ));
+        let key: Arc<str> = "k".into();
+        let now = store
+            .immediate()
+            .expect("an Arc forwards to the memory store");
+        now.put_now(&key, &token).unwrap();
+        let read = store.get_shared("k").await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&read, &token), "kept, not copied");
+        store.delete("k").await.unwrap();
+        assert!(now.get_now("k").unwrap().is_none());
     }
 }

@@ -99,6 +99,14 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         true
     }
 
+    /// The same store's operations as plain calls, for a store that answers at once from this
+    /// process's memory: a manager then calls them directly instead of allocating and polling
+    /// a future per operation (five per refresh). Default: none. A store that transforms
+    /// what it keeps (encryption) must not hand out its inner store's.
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        None
+    }
+
     /// The keys of the stored tokens that start with `prefix` (at most [`MAX_LISTED_KEYS`]),
     /// for telling a user that a token exists under another key (other scopes). A store that
     /// cannot list returns none, the default.
@@ -106,6 +114,22 @@ pub trait TokenStore: Send + Sync + fmt::Debug {
         let _ = prefix;
         Ok(Vec::new())
     }
+}
+
+/// The operations a manager needs of a [`TokenStore`] that answers without waiting (see
+/// [`TokenStore::immediate`]); each behaves as its namesake in [`TokenStore`].
+pub trait ImmediateStore: Send + Sync {
+    /// [`TokenStore::get_shared`].
+    fn get_now(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError>;
+
+    /// [`TokenStore::put_shared`].
+    fn put_now(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError>;
+
+    /// [`TokenStore::try_lock`], for a caller that keeps the key in an `Arc`.
+    fn try_lock_now(&self, key: &Arc<str>, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
+
+    /// [`TokenStore::unlock`].
+    fn unlock_now(&self, key: &str, owner: &str) -> Result<bool, StoreError>;
 }
 
 /// The most keys [`TokenStore::keys_with_prefix`] returns.
@@ -139,6 +163,9 @@ impl<S: TokenStore + ?Sized> TokenStore for Arc<S> {
     }
     async fn put_shared(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
         (**self).put_shared(key, token).await
+    }
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        (**self).immediate()
     }
 }
 
