@@ -3,6 +3,7 @@
 //! deadline, and capped body reading.
 
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -395,7 +396,19 @@ impl Transport {
 
     /// Sends `request`, retrying as `policy` allows within the deadline, and reads the body up
     /// to `cap` bytes.
-    pub(crate) async fn send(
+    pub(crate) fn send<'a>(
+        &'a self,
+        request: &'a mut PreparedRequest,
+        policy: RetryPolicy,
+        cap: usize,
+    ) -> Pin<Box<impl Future<Output = Result<BufferedResponse, Error>> + 'a>> {
+        // Boxed: the HTTP exchange's state (some 700 bytes) would otherwise be part of every
+        // caller's future, and a task over a kilobyte takes the allocator's slow path (its
+        // per-thread cache serves smaller blocks), on every request.
+        Box::pin(self.send_unboxed(request, policy, cap))
+    }
+
+    async fn send_unboxed(
         &self,
         request: &mut PreparedRequest,
         policy: RetryPolicy,
