@@ -592,14 +592,18 @@ impl TokenManager {
 }
 
 /// Runs a part of a refresh; a panic in it becomes an error (for every caller of the flight).
-async fn panic_as_error<T>(
-    vendor: &str,
-    refresh: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
+///
+/// A combinator, not an `async fn`: an `async fn` would keep `refresh` twice in its future (the
+/// argument, and the moved copy it awaits), and a refresh's future is allocated per flight.
+fn panic_as_error<'a, T: 'a>(
+    vendor: &'a str,
+    refresh: impl Future<Output = Result<T, Error>> + 'a,
+) -> impl Future<Output = Result<T, Error>> + 'a {
     std::panic::AssertUnwindSafe(refresh)
         .catch_unwind()
-        .await
-        .unwrap_or_else(|_| Err(Error::internal(vendor, "the token refresh panicked")))
+        .map(move |outcome| {
+            outcome.unwrap_or_else(|_| Err(Error::internal(vendor, "the token refresh panicked")))
+        })
 }
 
 /// Drives a refresh to its end in a task of its own when the caller awaiting it is dropped
@@ -729,7 +733,9 @@ impl Inner {
         };
         match stored {
             Ok(None) if !self.legacy_looked_up.swap(true, Ordering::Relaxed) => {
-                self.migrate_legacy().await
+                // Boxed, as the other rare paths: their state would otherwise make every
+                // refresh's future (one allocation per first token) larger.
+                Box::pin(self.migrate_legacy()).await
             }
             Ok(token) => Ok(token),
             Err(err) if err.kind() == StoreErrorKind::Corrupt => {
@@ -889,7 +895,7 @@ impl Inner {
             Err(err)
                 if err.is_invalid_grant() || matches!(err, Error::AuthorizationRequired { .. }) =>
             {
-                self.authorization_lost(base, err).await
+                Box::pin(self.authorization_lost(base, err)).await
             }
             Err(err) => self.keep_old_token(base, want, err),
         }
