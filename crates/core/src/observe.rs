@@ -16,21 +16,23 @@
 use std::future::Future;
 use std::time::Instant;
 
+use futures_util::FutureExt as _;
 use tracing::field::Empty;
 use tracing::{Instrument as _, Span};
 
 use crate::error::Error;
 
 /// One request to a token, revocation or introspection endpoint being observed.
-pub(crate) struct TokenRequestObserver {
+pub(crate) struct TokenRequestObserver<'a> {
     span: Span,
-    vendor: Box<str>,
+    /// Borrowed from the client: a request copies nothing for its metrics.
+    vendor: &'a str,
     grant: &'static str,
 }
 
-impl TokenRequestObserver {
+impl<'a> TokenRequestObserver<'a> {
     /// Opens the span of a request of `grant` (or `revocation`, `introspection`).
-    pub(crate) fn new(vendor: &str, grant: &'static str) -> TokenRequestObserver {
+    pub(crate) fn new(vendor: &'a str, grant: &'static str) -> TokenRequestObserver<'a> {
         let span = tracing::info_span!(
             "oauth.token_request",
             vendor = %vendor,
@@ -43,7 +45,7 @@ impl TokenRequestObserver {
         );
         TokenRequestObserver {
             span,
-            vendor: vendor.into(),
+            vendor,
             grant,
         }
     }
@@ -63,12 +65,21 @@ impl TokenRequestObserver {
     }
 
     /// Runs `request` inside the span, then records how it ended.
-    pub(crate) async fn run<T>(
-        &self,
-        request: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
+    ///
+    /// A combinator, not an `async fn`, which would keep `request` twice in its future (the
+    /// argument, and the moved copy it awaits).
+    pub(crate) fn run<'s, T>(
+        &'s self,
+        request: impl Future<Output = Result<T, Error>> + 's,
+    ) -> impl Future<Output = Result<T, Error>> + 's {
         let started = Instant::now();
-        let result = request.instrument(self.span.clone()).await;
+        request
+            .instrument(self.span.clone())
+            .map(move |result| self.finished(started, result))
+    }
+
+    /// Records how a request that started at `started` ended.
+    fn finished<T>(&self, started: Instant, result: Result<T, Error>) -> Result<T, Error> {
         let elapsed = started.elapsed();
         let duration_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
         self.span.record("duration_ms", duration_ms);
@@ -80,7 +91,7 @@ impl TokenRequestObserver {
                 tracing::debug!(parent: &self.span, outcome, "token request failed");
             }
         }
-        metrics::token_request(&self.vendor, self.grant, outcome, elapsed.as_secs_f64());
+        metrics::token_request(self.vendor, self.grant, outcome, elapsed.as_secs_f64());
         result
     }
 }

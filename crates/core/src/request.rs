@@ -76,10 +76,6 @@ impl Client {
             .and_then(|grant| descriptor.grants.common(grant))
             .and_then(|c| c.client_auth)
             .unwrap_or(&descriptor.client_auth);
-        let used_for = match grant {
-            Some(grant) => format!("grant `{grant}`"),
-            None => "revocation and introspection".to_owned(),
-        };
         match self.config().client_auth_choice() {
             None => Ok(accepted.preferred()),
             Some(method) if accepted.accepts(method) => Ok(method),
@@ -87,7 +83,12 @@ impl Client {
                 self.vendor(),
                 format!(
                     "the vendor does not accept client authentication `{method}` for \
-                     {used_for}; it accepts: {}",
+                     {}; it accepts: {}",
+                    // Written only for the error: a token request would format it for nothing.
+                    match grant {
+                        Some(grant) => format!("grant `{grant}`"),
+                        None => "revocation and introspection".to_owned(),
+                    },
                     accepted
                         .methods()
                         .iter()

@@ -184,7 +184,7 @@ impl Client {
     async fn introspect_observed(
         &self,
         token: TokenRef<'_>,
-        observer: &TokenRequestObserver,
+        observer: &TokenRequestObserver<'_>,
     ) -> Result<Introspection, Error> {
         let (request, response) = self
             .token_endpoint_call(EndpointKind::Introspection, token, observer)
@@ -208,7 +208,7 @@ impl Client {
         &self,
         endpoint: EndpointKind,
         token: TokenRef<'_>,
-        observer: &TokenRequestObserver,
+        observer: &TokenRequestObserver<'_>,
     ) -> Result<(PreparedRequest, BufferedResponse), Error> {
         let url = self
             .resolve_endpoint(&endpoint)?

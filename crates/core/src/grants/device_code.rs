@@ -79,7 +79,7 @@ impl Client {
 
     async fn observed_device_authorization(
         &self,
-        observer: &TokenRequestObserver,
+        observer: &TokenRequestObserver<'_>,
     ) -> Result<DeviceAuthorization, Error> {
         let kind = GrantKind::DeviceCode;
         let grant = self.grant(kind, |g| g.device_code.as_ref())?;

@@ -103,7 +103,7 @@ impl Client {
     async fn observed_token_call(
         &self,
         call: TokenCall,
-        observer: &TokenRequestObserver,
+        observer: &TokenRequestObserver<'_>,
     ) -> Result<Token, Error> {
         let grant = call.grant;
         let policy = call.policy;
@@ -127,7 +127,7 @@ impl Client {
     /// Records an answer's status and request id in the request's span.
     pub(crate) fn observe_answer(
         &self,
-        observer: &TokenRequestObserver,
+        observer: &TokenRequestObserver<'_>,
         request: &PreparedRequest,
         response: &BufferedResponse,
     ) {
