@@ -1,10 +1,11 @@
-//! Properties of URL handling: a rewrite's result is always on the target's origin, and an API
-//! path joined to a base stays on the base's origin (and keeps its user info).
+//! Properties of URL handling: a rewrite's result is always on the target's origin, an API path
+//! joined to a base stays on the base's origin (and keeps its user info), and a URL as messages
+//! show it is the URL without user info, query or fragment.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use oauth_clients_core::fuzzing::{join, rewrite};
+use oauth_clients_core::fuzzing::{display_url, join, rewrite};
 use url::Url;
 
 /// A URL: any text, or one built from parts (which parses far more often).
@@ -96,6 +97,16 @@ fuzz_target!(|input: Input<'_>| {
             out.username().is_empty() && out.password().is_none(),
             "{url} -> {out}"
         );
+    }
+    if let Ok(url) = Url::parse(&input.url.text()) {
+        let shown = display_url(&url);
+        // The plain way, which `display_url` replaces with slices of the serialization.
+        let mut reference = url.clone();
+        reference.set_query(None);
+        reference.set_fragment(None);
+        let _ = reference.set_username("");
+        let _ = reference.set_password(None);
+        assert_eq!(shown, reference.as_str(), "{url}");
     }
     if let Ok(base) = Url::parse(&input.base.text())
         && let Ok(out) = join(&base, input.path)

@@ -26,6 +26,11 @@ pub fn rewrite(from: &str, to: &str, url: &Url) -> Option<Url> {
     Rewrite::parse("fuzz", from, to).ok()?.apply(url)
 }
 
+/// A URL as messages show it: without user info, query or fragment.
+pub fn display_url(url: &Url) -> String {
+    crate::redact::display_url(url)
+}
+
 /// Joins an API path to a base URL (which must end with `/`).
 pub fn join(base: &Url, path: &str) -> Result<Url, String> {
     join_api_path(base, path)

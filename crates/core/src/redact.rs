@@ -8,8 +8,12 @@ pub(crate) fn display_url(url: &Url) -> String {
     // Built from slices of the serialization (a clone and four setters cost ten times more,
     // on every request).
     if !url.has_authority() {
-        // No authority, so no user info either.
-        return url[..Position::AfterPath].to_owned();
+        // Rare (`mailto:`, `urn:`…), and without user info: the setters, which also trim an
+        // opaque path's trailing spaces as the URL standard says when its query goes.
+        let mut shown = url.clone();
+        shown.set_query(None);
+        shown.set_fragment(None);
+        return shown.into();
     }
     let scheme = url.scheme();
     let rest = &url[Position::BeforeHost..Position::AfterPath];
@@ -56,6 +60,7 @@ mod tests {
             ("urn:ietf:params:oauth#x", "urn:ietf:params:oauth"),
             ("unix:/run/socket?x", "unix:/run/socket"),
             ("https://user:pw@[::1]/", "https://[::1]/"),
+            ("ps:%00%00 #A/ae", "ps:%00%00"),
         ] {
             let parsed = Url::parse(url).unwrap();
             assert_eq!(display_url(&parsed), shown, "{url}");
