@@ -99,8 +99,8 @@ impl TenantsBuilder {
                 manager_options: self.manager_options,
                 max_managers: self.max_managers,
                 idle_ms: u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX),
-                clients: RwLock::new(HashMap::new()),
-                managers: RwLock::new(Managers::default()),
+                clients: RwLock::new(Buckets::default()),
+                managers: RwLock::new(Buckets::default()),
             }),
         }
     }
@@ -149,40 +149,77 @@ struct Inner {
     idle_ms: u64,
     /// Clients by the hash of their token key's parts without a subject: one per vendor and
     /// configuration.
-    clients: RwLock<HashMap<u64, Vec<Client>>>,
+    clients: RwLock<Buckets<Client>>,
     /// Read-locked on the hot path (the last use is an atomic), so tasks on several threads
     /// find their tenants at once.
-    managers: RwLock<Managers>,
+    managers: RwLock<Buckets<Entry>>,
 }
 
-/// Managers by the hash of their token key's parts (found without building a key: a lookup
-/// on every call hashes a few strings, no SHA-256).
-#[derive(Default)]
-struct Managers {
-    buckets: HashMap<u64, Vec<Entry>>,
+/// Clients or managers by the hash of their token key's parts, those whose hashes collide side
+/// by side: found without building a key (a lookup on every call hashes a few strings, no
+/// SHA-256).
+struct Buckets<T> {
+    buckets: HashMap<u64, Vec<T>>,
     count: usize,
 }
 
-impl Managers {
-    fn get(&self, hash: u64, parts: &KeyParts<'_>) -> Option<&Entry> {
-        self.buckets
-            .get(&hash)?
-            .iter()
-            .find(|entry| parts.matches(entry.manager.key()))
+impl<T> Default for Buckets<T> {
+    fn default() -> Buckets<T> {
+        Buckets {
+            buckets: HashMap::new(),
+            count: 0,
+        }
+    }
+}
+
+impl<T> Buckets<T> {
+    /// The value of hash `hash` that `is` accepts.
+    fn find(&self, hash: u64, is: impl FnMut(&&T) -> bool) -> Option<&T> {
+        self.buckets.get(&hash)?.iter().find(is)
     }
 
-    fn insert(&mut self, hash: u64, entry: Entry) {
-        self.buckets.entry(hash).or_default().push(entry);
+    fn insert(&mut self, hash: u64, value: T) {
+        self.buckets.entry(hash).or_default().push(value);
         self.count += 1;
     }
 
-    /// Keeps the entries `keep` accepts.
-    fn retain(&mut self, mut keep: impl FnMut(&Entry) -> bool) {
+    /// Removes the values of hash `hash` that `gone` accepts; returns how many.
+    fn remove(&mut self, hash: u64, mut gone: impl FnMut(&T) -> bool) -> usize {
+        let Some(bucket) = self.buckets.get_mut(&hash) else {
+            return 0;
+        };
+        let before = bucket.len();
+        bucket.retain(|value| !gone(value));
+        let removed = before - bucket.len();
+        if bucket.is_empty() {
+            self.buckets.remove(&hash);
+        }
+        self.count -= removed;
+        removed
+    }
+
+    /// Keeps the values `keep` accepts.
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
         self.buckets.retain(|_, bucket| {
             bucket.retain(&mut keep);
             !bucket.is_empty()
         });
         self.count = self.buckets.values().map(Vec::len).sum();
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.buckets.values().flatten()
+    }
+}
+
+impl Buckets<Entry> {
+    /// The entry of the manager whose key is made of `parts` (of hash `hash`).
+    fn get(&self, hash: u64, parts: &KeyParts<'_>) -> Option<&Entry> {
+        self.find(hash, |entry| parts.matches(entry.manager.key()))
     }
 }
 
@@ -276,7 +313,7 @@ impl Tenants {
             entry.touch(now);
             return Ok(entry.manager.clone());
         }
-        if managers.count >= self.inner.max_managers {
+        if managers.len() >= self.inner.max_managers {
             self.shed(&mut managers, now);
         }
         let mut builder = TokenManager::builder(client)
@@ -304,38 +341,20 @@ impl Tenants {
     pub fn forget(&self, tenant: &Tenant) -> bool {
         let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
         let hash = parts.hash_value();
-        let forgotten = {
-            let mut managers = write(&self.inner.managers);
-            let mut removed = 0;
-            if let Some(bucket) = managers.buckets.get_mut(&hash) {
-                let before = bucket.len();
-                bucket.retain(|entry| !parts.matches(entry.manager.key()));
-                removed = before - bucket.len();
-                if bucket.is_empty() {
-                    managers.buckets.remove(&hash);
-                }
-            }
-            managers.count -= removed;
-            removed > 0
-        };
+        let forgotten = write(&self.inner.managers)
+            .remove(hash, |entry| parts.matches(entry.manager.key()))
+            > 0;
         let client_parts = KeyParts::new(&tenant.provider, &tenant.config, None);
-        let mut clients = write(&self.inner.clients);
-        let client_hash = client_parts.hash_value();
-        if let Some(bucket) = clients.get_mut(&client_hash) {
-            bucket.retain(|client| {
-                KeyParts::new(client.provider(), client.config(), None) != client_parts
-                    || Arc::strong_count(&client.inner) > 1
-            });
-            if bucket.is_empty() {
-                clients.remove(&client_hash);
-            }
-        }
+        write(&self.inner.clients).remove(client_parts.hash_value(), |client| {
+            KeyParts::new(client.provider(), client.config(), None) == client_parts
+                && Arc::strong_count(&client.inner) == 1
+        });
         forgotten
     }
 
     /// How many managers are kept.
     pub fn len(&self) -> usize {
-        read(&self.inner.managers).count
+        read(&self.inner.managers).len()
     }
 
     /// Whether no manager is kept.
@@ -351,16 +370,13 @@ impl Tenants {
         let idle_ms = self.inner.idle_ms;
         let dropped = {
             let mut managers = write(&self.inner.managers);
-            let before = managers.count;
+            let before = managers.len();
             managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
-            before - managers.count
+            before - managers.len()
         };
         if dropped > 0 {
             // A client only this map holds serves no manager any more.
-            write(&self.inner.clients).retain(|_, clients| {
-                clients.retain(|client| Arc::strong_count(&client.inner) > 1);
-                !clients.is_empty()
-            });
+            write(&self.inner.clients).retain(|client| Arc::strong_count(&client.inner) > 1);
         }
         dropped
     }
@@ -372,10 +388,7 @@ impl Tenants {
         let hash = parts.hash_value();
         let same =
             |client: &&Client| KeyParts::new(client.provider(), client.config(), None) == parts;
-        if let Some(client) = read(&self.inner.clients)
-            .get(&hash)
-            .and_then(|c| c.iter().find(same))
-        {
+        if let Some(client) = read(&self.inner.clients).find(hash, same) {
             return Ok(client.clone());
         }
         let client = Client::with_options(
@@ -384,28 +397,25 @@ impl Tenants {
             self.inner.client_options.clone(),
         )?;
         let mut clients = write(&self.inner.clients);
-        let bucket = clients.entry(hash).or_default();
-        if let Some(existing) = bucket.iter().find(same) {
+        if let Some(existing) = clients.find(hash, same) {
             return Ok(existing.clone());
         }
-        bucket.push(client.clone());
+        clients.insert(hash, client.clone());
         Ok(client)
     }
 
     /// Makes room: drops the idle, else the least recently used tenth.
-    fn shed(&self, managers: &mut Managers, now: u64) {
+    fn shed(&self, managers: &mut Buckets<Entry>, now: u64) {
         let idle_ms = self.inner.idle_ms;
         managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
-        if managers.count < self.inner.max_managers {
+        if managers.len() < self.inner.max_managers {
             return;
         }
         let mut uses: Vec<u64> = managers
-            .buckets
-            .values()
-            .flatten()
+            .iter()
             .map(|e| e.used.load(Ordering::Relaxed))
             .collect();
-        let excess = managers.count + 1 - self.inner.max_managers;
+        let excess = managers.len() + 1 - self.inner.max_managers;
         let drop = excess.max(self.inner.max_managers / 10).min(uses.len());
         if drop == 0 {
             return;
