@@ -29,7 +29,7 @@ use url::Url;
 use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
-use crate::headers::insert_header;
+use crate::headers::{copy_with_room, insert_header};
 use crate::sanitize::Sanitizer;
 use crate::target::{check_secure, display_url, join_api_path};
 use crate::token::Token;
@@ -428,7 +428,13 @@ impl Client {
             }
         }
         let target = self.transport().target(url)?;
-        let mut headers = self.inner.parts.api_headers.clone()?;
+        let mut headers = copy_with_room(
+            self.inner
+                .parts
+                .api_headers
+                .as_ref()
+                .map_err(Clone::clone)?,
+        );
         for (name, value) in &request.headers {
             if let Some(why) = oauth_clients_descriptor::names::reserved_header(name) {
                 return Err(Error::config(
@@ -449,14 +455,21 @@ impl Client {
             Some(ApiBody::Json(value)) => {
                 let content_type = headers
                     .remove(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok().map(str::to_owned))
-                    .unwrap_or_else(|| "application/json".to_owned());
+                    .unwrap_or(HeaderValue::from_static("application/json"));
                 Some((content_type, value.to_string().into_bytes().into()))
             }
             Some(ApiBody::Bytes {
                 content_type,
                 bytes,
-            }) => Some((content_type.clone(), bytes.clone().into())),
+            }) => {
+                let content_type = HeaderValue::from_str(content_type).map_err(|_| {
+                    Error::config(
+                        vendor,
+                        "the request's content type is not a valid header value",
+                    )
+                })?;
+                Some((content_type, bytes.clone().into()))
+            }
         };
         let sanitizer = match shared {
             Some(shared) => self.sanitizer_with(&[]).also_knowing(shared.clone()),
@@ -572,6 +585,24 @@ mod tests {
             assert!(!shown.contains("shared-refresh-t0k3n"), "{shown}");
             assert!(shown.starts_with("echo: Bearer "), "{shown}");
         }
+    }
+
+    #[test]
+    fn a_body_content_type_that_is_no_header_value_is_refused_before_sending() {
+        let token = Token::new(AccessToken::new("t0k3n-value"), 0, None);
+        let request = ApiRequest::post("vendors/").bytes("text/plain\r\nX-Injected: 1", vec![1]);
+        let err = client()
+            .prepare_api_request(&token, None, &request)
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("content type"), "{err}");
+        let request = ApiRequest::post("vendors/").bytes("text/plain", vec![1]);
+        let prepared = client()
+            .prepare_api_request(&token, None, &request)
+            .unwrap();
+        let (content_type, body) = prepared.body.unwrap();
+        assert_eq!(content_type, "text/plain");
+        assert_eq!(&body[..], [1]);
     }
 
     #[test]

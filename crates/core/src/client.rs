@@ -14,6 +14,7 @@ use crate::config::{ClientConfig, redact_variables};
 use crate::descriptor::BasicAuthEncoding;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
+use crate::headers::copy_with_room;
 use crate::parts::{DEFAULT_TOKEN_HEADERS, SharedParts};
 use crate::sanitize::{KnownSecrets, Sanitizer};
 use crate::transport::{ClientOptions, Transport};
@@ -245,11 +246,11 @@ impl KnownSecrets for ClientInner {
 }
 
 impl Client {
-    /// The headers every token request starts from.
+    /// The headers every token request starts from, with room for those added later.
     pub(crate) fn token_headers(&self) -> Result<HeaderMap, Error> {
         match &self.inner.parts.token_headers {
-            Ok(Some(headers)) => Ok(headers.clone()),
-            Ok(None) => Ok(DEFAULT_TOKEN_HEADERS.clone()),
+            Ok(Some(headers)) => Ok(copy_with_room(headers)),
+            Ok(None) => Ok(copy_with_room(&DEFAULT_TOKEN_HEADERS)),
             Err(err) => Err(err.clone()),
         }
     }

@@ -6,7 +6,7 @@ use oauth_clients_descriptor::schema::{
     BasicAuthEncoding, BodyEncoding, ClientAuth, HttpMethod, ParamsIn, TokenRequest,
 };
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, InvalidHeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -183,7 +183,12 @@ impl Client {
             }
             None
         } else {
-            let (content_type, bytes) = encode_body(settings.encoding, &params);
+            let (content_type, bytes) = encode_body(settings.encoding, &params).map_err(|_| {
+                Error::config(
+                    self.vendor(),
+                    "the body's content type is not a header value",
+                )
+            })?;
             Some((content_type, bytes.into()))
         };
         let target = self.transport().target(url)?;
@@ -302,11 +307,15 @@ impl Client {
     }
 }
 
-/// The body of a token request and its content type.
-pub(crate) fn encode_body(encoding: BodyEncoding, params: &Params) -> (String, Vec<u8>) {
-    match encoding {
+/// The body of a token request and its content type (an error only if a multipart boundary
+/// could not be a header value, which the engine's boundaries always can).
+pub(crate) fn encode_body(
+    encoding: BodyEncoding,
+    params: &Params,
+) -> Result<(HeaderValue, Vec<u8>), InvalidHeaderValue> {
+    Ok(match encoding {
         BodyEncoding::Form => (
-            "application/x-www-form-urlencoded".to_owned(),
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
             encode_form(params).into_bytes(),
         ),
         BodyEncoding::Json => {
@@ -315,12 +324,12 @@ pub(crate) fn encode_body(encoding: BodyEncoding, params: &Params) -> (String, V
                 .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v.to_owned())))
                 .collect();
             (
-                "application/json".to_owned(),
+                HeaderValue::from_static("application/json"),
                 serde_json::Value::Object(object).to_string().into_bytes(),
             )
         }
-        BodyEncoding::Multipart => encode_multipart(params),
-    }
+        BodyEncoding::Multipart => encode_multipart(params)?,
+    })
 }
 
 /// `application/x-www-form-urlencoded` serialization of parameters.
@@ -333,7 +342,8 @@ pub(crate) fn encode_form(params: &Params) -> String {
 }
 
 /// `multipart/form-data` (RFC 7578) with text fields only, and a random boundary.
-fn encode_multipart(params: &Params) -> (String, Vec<u8>) {
+fn encode_multipart(params: &Params) -> Result<(HeaderValue, Vec<u8>), InvalidHeaderValue> {
+    // Letters, digits, `-` and `_` (URL-safe base64): a valid boundary and header value.
     let boundary = format!("oauth-clients-{}", crate::crypto::random_token());
     let mut body = Vec::new();
     for (name, value) in params.iter() {
@@ -347,7 +357,8 @@ fn encode_multipart(params: &Params) -> (String, Vec<u8>) {
         body.extend_from_slice(b"\r\n");
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    Ok((HeaderValue::try_from(content_type)?, body))
 }
 
 #[cfg(test)]
@@ -360,15 +371,19 @@ mod tests {
         params.set("grant_type", "client_credentials");
         params.set("scope", "a b");
         params.set("scope", "c d");
-        let (ct, body) = encode_body(BodyEncoding::Form, &params);
+        let (ct, body) = encode_body(BodyEncoding::Form, &params).unwrap();
         assert_eq!(ct, "application/x-www-form-urlencoded");
         assert_eq!(body, b"grant_type=client_credentials&scope=c+d");
-        let (ct, body) = encode_body(BodyEncoding::Json, &params);
+        let (ct, body) = encode_body(BodyEncoding::Json, &params).unwrap();
         assert_eq!(ct, "application/json");
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json["scope"], "c d");
-        let (ct, body) = encode_body(BodyEncoding::Multipart, &params);
-        let boundary = ct.strip_prefix("multipart/form-data; boundary=").unwrap();
+        let (ct, body) = encode_body(BodyEncoding::Multipart, &params).unwrap();
+        let boundary = ct
+            .to_str()
+            .unwrap()
+            .strip_prefix("multipart/form-data; boundary=")
+            .unwrap();
         let text = String::from_utf8(body).unwrap();
         assert!(text.starts_with(&format!("--{boundary}\r\n")), "{text}");
         assert!(

@@ -245,14 +245,16 @@ fn token_from_object(
     quirks: &TokenResponseQuirks,
     now: u64,
 ) -> Result<Token, Error> {
-    let access_token = access_token(meta, &object, body)?;
-    let token_type = non_empty_string(object.get("token_type"));
+    // The standard strings are taken out of the answer, not copied: what stays of them is
+    // dropped with the other standard fields below.
+    let access_token = access_token(meta, &mut object, body)?;
+    let token_type = take_non_empty_string(&mut object, "token_type");
     if let Some(kind) = &token_type {
         check_token_type(meta, kind, quirks, body)?;
     }
-    let refresh_token = non_empty_string(object.get("refresh_token")).map(RefreshToken::new);
-    let scope = match object.get("scope") {
-        Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(s.clone()),
+    let refresh_token = take_non_empty_string(&mut object, "refresh_token").map(RefreshToken::new);
+    let scope = match object.get_mut("scope") {
+        Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(std::mem::take(s)),
         Some(Value::Array(items)) => {
             let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
             (!parts.is_empty()).then(|| parts.join(" "))
@@ -290,7 +292,7 @@ fn token_from_object(
             token_from_object(meta, inner.clone(), body, &plain, now)?,
         );
     }
-    let id_token = non_empty_string(object.get("id_token")).map(IdToken::new);
+    let id_token = take_non_empty_string(&mut object, "id_token").map(IdToken::new);
     // One pass over the few fields there are, not a search and removal per known name.
     object.retain(|key, _| key != "id_token" && !STANDARD_FIELDS.contains(&key.as_str()));
     let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
@@ -327,9 +329,10 @@ pub(crate) fn object_at<'a>(
     }
 }
 
-fn non_empty_string(value: Option<&Value>) -> Option<String> {
-    match value {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+/// The string at `key` when it is not empty, taken out (an empty string is left in its place).
+fn take_non_empty_string(object: &mut Map<String, Value>, key: &str) -> Option<String> {
+    match object.get_mut(key) {
+        Some(Value::String(s)) if !s.is_empty() => Some(std::mem::take(s)),
         _ => None,
     }
 }
@@ -338,10 +341,10 @@ fn non_empty_string(value: Option<&Value>) -> Option<String> {
 /// vendor's field names are its text too).
 fn access_token(
     meta: &ResponseMeta<'_>,
-    object: &Map<String, Value>,
+    object: &mut Map<String, Value>,
     body: &[u8],
 ) -> Result<String, Error> {
-    if let Some(token) = non_empty_string(object.get("access_token")) {
+    if let Some(token) = take_non_empty_string(object, "access_token") {
         return Ok(token);
     }
     let keys: Vec<&str> = object.keys().map(String::as_str).collect();

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use url::Url;
 
 use crate::error::Error;
+use crate::headers::copy_with_room;
 use crate::sanitize::Sanitizer;
 use crate::stack::{
     ProxyChoice, Roots, StackKey, StackSettings, certificate_problem, shared_client,
@@ -237,7 +238,7 @@ pub(crate) struct PreparedRequest {
     pub(crate) endpoint: String,
     pub(crate) headers: HeaderMap,
     /// The body and its content type (`Bytes`: each attempt sends it without a copy).
-    pub(crate) body: Option<(String, bytes::Bytes)>,
+    pub(crate) body: Option<(HeaderValue, bytes::Bytes)>,
     /// The secrets this request carries, scrubbed from anything shown about its answer.
     pub(crate) sanitizer: Sanitizer,
 }
@@ -433,7 +434,7 @@ impl Transport {
             let attempt_deadline = deadline.min(Instant::now() + self.options.request_timeout);
             // The last attempt takes the prepared headers instead of a copy.
             let headers = if more {
-                request.headers.clone()
+                copy_with_room(&request.headers)
             } else {
                 std::mem::take(&mut request.headers)
             };
@@ -528,15 +529,9 @@ impl Transport {
                 reqwest::Request::new(request.method.clone(), request.url.clone());
             *http_request.headers_mut() = headers;
             if let Some((content_type, bytes)) = &request.body {
-                let content_type = HeaderValue::from_str(content_type).map_err(|_| {
-                    AttemptError::Refused(Error::config(
-                        &self.vendor,
-                        "the request's content type is not a valid header value",
-                    ))
-                })?;
                 http_request
                     .headers_mut()
-                    .insert(CONTENT_TYPE, content_type);
+                    .insert(CONTENT_TYPE, content_type.clone());
                 *http_request.body_mut() = Some(bytes.clone().into());
             }
             self.http.execute(http_request)

@@ -4,6 +4,7 @@
 
 use oauth_clients_descriptor::GrantKind;
 use reqwest::Method;
+use reqwest::header::HeaderValue;
 use secrecy::ExposeSecret;
 
 use crate::callback::Callback;
@@ -83,7 +84,7 @@ impl Client {
             url: target,
             headers: Default::default(),
             body: Some((
-                "application/x-www-form-urlencoded".to_owned(),
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
                 encode_form(&form).into_bytes().into(),
             )),
             sanitizer: self.sanitizer_with(&[

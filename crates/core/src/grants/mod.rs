@@ -52,9 +52,9 @@ impl Client {
     }
 
     /// The `grant_type` value sent for `grant`: the user's override, else the descriptor's.
-    pub(crate) fn grant_type(&self, grant: GrantKind) -> String {
+    pub(crate) fn grant_type(&self, grant: GrantKind) -> &str {
         match self.config().grant_type_overrides().get(&grant) {
-            Some(value) => value.clone(),
+            Some(value) => value,
             None => self.descriptor().grants.grant_type(grant),
         }
     }

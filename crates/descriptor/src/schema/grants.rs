@@ -488,10 +488,9 @@ impl Grants {
     }
 
     /// The `grant_type` value sent for a grant: the descriptor's override or the standard one.
-    pub fn grant_type(&self, kind: GrantKind) -> String {
+    pub fn grant_type(&self, kind: GrantKind) -> &str {
         self.common(kind)
             .and_then(|c| c.grant_type)
             .unwrap_or(kind.default_grant_type())
-            .to_owned()
     }
 }

@@ -242,7 +242,9 @@ impl Fake {
         let matching: Vec<GrantKind> = kinds
             .iter()
             .copied()
-            .filter(|k| sends(*k) && param(*k, "grant_type") == Some(grants.grant_type(*k)))
+            .filter(|k| {
+                sends(*k) && param(*k, "grant_type").as_deref() == Some(grants.grant_type(*k))
+            })
             .collect();
         match matching.as_slice() {
             [one] => return Ok(*one),
@@ -261,7 +263,7 @@ impl Fake {
             return Ok(kind);
         }
         let sent = kinds.iter().find_map(|k| param(*k, "grant_type"));
-        let served: Vec<String> = kinds
+        let served: Vec<&str> = kinds
             .iter()
             .filter(|k| sends(**k))
             .map(|k| grants.grant_type(*k))
@@ -298,7 +300,7 @@ impl Fake {
         let name = rename(&settings, "grant_type");
         if common.is_some_and(|c| c.send_grant_type) {
             let value = grants.grant_type(kind);
-            fields.expect(name, &value, &format!("grants.{kind}"))?;
+            fields.expect(name, value, &format!("grants.{kind}"))?;
         } else {
             fields.refuse(name, &format!("grants.{kind}.send_grant_type is false"))?;
         }
