@@ -1,12 +1,13 @@
-//! Any token endpoint answer (status, content type, body) never panics the parser; a token it
-//! hands out has a non-empty access token; and no error's `Display` shows the known secret,
-//! echoed as it is or escaped anywhere in the body (or the content type).
+//! Any token endpoint answer (status, content type, body) never panics the parser; its JSON
+//! reads the same through the answer parser as through serde_json's map; a token it hands out
+//! has a non-empty access token; and no error's `Display` shows the known secret, echoed as it
+//! is or escaped anywhere in the body (or the content type).
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use oauth_clients_core::descriptor::TokenResponseQuirks;
-use oauth_clients_core::fuzzing::token_response;
+use oauth_clients_core::fuzzing::{answer_agrees_with_map, token_response};
 use oauth_clients_core::secrecy::ExposeSecret as _;
 use oauth_clients_fuzz::{Encoding, encode, usable_secret, without_artifacts};
 use serde_json::{Map, Value};
@@ -226,6 +227,10 @@ fuzz_target!(|input: Input<'_>| {
             quirks.default_expires_in = default_expires_in;
         }
     }
+    assert!(
+        answer_agrees_with_map(&body),
+        "the answer parser and serde_json's map disagree"
+    );
     match token_response(status, content_type, &body, &quirks, &[&secret]) {
         Ok(token) => {
             assert!(

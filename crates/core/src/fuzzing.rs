@@ -56,3 +56,9 @@ pub fn token_response(
     };
     response::token_response(&meta, Some(body), quirks, 1_700_000_000)
 }
+
+/// Whether a JSON body reads the same through the token answer's own parser as through a
+/// `serde_json::Map` (the reference): the same fields, or the same refusal.
+pub fn answer_agrees_with_map(body: &[u8]) -> bool {
+    response::answer_agrees_with_map(body)
+}

@@ -44,14 +44,6 @@ pub(crate) const MAX_EXPIRES_IN: u64 = 365 * 24 * 3600;
 /// Longest refresh-token lifetime accepted (ten years); longer ones are capped.
 const MAX_REFRESH_EXPIRES_IN: u64 = 10 * 365 * 24 * 3600;
 
-const STANDARD_FIELDS: [&str; 5] = [
-    "access_token",
-    "token_type",
-    "refresh_token",
-    "expires_in",
-    "scope",
-];
-
 /// Everything known about a response besides its body, its vendor text sanitized.
 pub(crate) struct ResponseMeta<'a> {
     pub(crate) vendor: &'a str,
@@ -148,6 +140,144 @@ impl<'a> ResponseMeta<'a> {
     }
 }
 
+/// The fields of a token answer with a slot of their own: read by name on every answer, so
+/// they are kept out of the map (their names are not copied, and the map usually stays empty).
+const SLOTS: [&str; 6] = [
+    "access_token",
+    "token_type",
+    "refresh_token",
+    "expires_in",
+    "scope",
+    "id_token",
+];
+
+/// A token answer's object: the standard fields in slots, every other field in `rest`.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Answer {
+    slots: [Option<Value>; SLOTS.len()],
+    pub(crate) rest: Map<String, Value>,
+}
+
+impl Answer {
+    /// An answer from an object's fields (a form body, a nested token object).
+    pub(crate) fn from_map(mut map: Map<String, Value>) -> Answer {
+        let mut slots: [Option<Value>; SLOTS.len()] = Default::default();
+        if !map.is_empty() {
+            for (slot, name) in slots.iter_mut().zip(SLOTS) {
+                *slot = map.remove(name);
+            }
+        }
+        Answer { slots, rest: map }
+    }
+
+    /// A field by name.
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        match SLOTS.iter().position(|name| *name == key) {
+            Some(index) => self.slots[index].as_ref(),
+            None => self.rest.get(key),
+        }
+    }
+
+    /// The string at `key` when it is not empty, taken out (an empty string is left in its
+    /// place).
+    fn take_non_empty_string(&mut self, key: &str) -> Option<String> {
+        let value = match SLOTS.iter().position(|name| *name == key) {
+            Some(index) => self.slots[index].as_mut(),
+            None => self.rest.get_mut(key),
+        };
+        match value {
+            Some(Value::String(s)) if !s.is_empty() => Some(std::mem::take(s)),
+            _ => None,
+        }
+    }
+
+    /// The names of the fields there are, slots first.
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        let slots = SLOTS
+            .iter()
+            .zip(&self.slots)
+            .filter(|(_, value)| value.is_some())
+            .map(|(name, _)| *name);
+        slots.chain(self.rest.keys().map(String::as_str))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Answer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Answer, D::Error> {
+        deserializer.deserialize_map(AnswerVisitor)
+    }
+}
+
+struct AnswerVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AnswerVisitor {
+    type Value = Answer;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Answer, A::Error> {
+        let mut answer = Answer::default();
+        // A later field of the same name replaces an earlier one, as in `serde_json::Map`.
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            let value: Value = map.next_value()?;
+            match SLOTS.iter().position(|name| *name == key.0) {
+                Some(index) => answer.slots[index] = Some(value),
+                None => {
+                    answer.rest.insert(key.0.into_owned(), value);
+                }
+            }
+        }
+        Ok(answer)
+    }
+}
+
+/// A field name, borrowed from the body when it has no escapes.
+struct Key<'de>(std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Key<'de>, D::Error> {
+        struct KeyVisitor;
+        impl<'de> serde::de::Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(key.to_owned())))
+            }
+            fn visit_string<E>(self, key: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(key)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Reads a token answer's body as a JSON object or form-encoded fields (see [`body_object`]).
+pub(crate) fn body_answer(meta: &ResponseMeta<'_>, body: &[u8]) -> Option<Answer> {
+    let trimmed = body.trim_ascii();
+    if trimmed.first() == Some(&b'{') {
+        return serde_json::from_slice::<Answer>(trimmed).ok();
+    }
+    body_object(meta, body).map(Answer::from_map)
+}
+
+/// Whether `body` reads the same as an [`Answer`] and as a `serde_json::Map` turned into one
+/// (the reference): for the fuzz target and the tests.
+pub(crate) fn answer_agrees_with_map(body: &[u8]) -> bool {
+    let own = serde_json::from_slice::<Answer>(body).ok();
+    let reference = match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Some(Answer::from_map(map)),
+        _ => None,
+    };
+    own == reference
+}
+
 /// Reads a body as a JSON object or a form-encoded set of fields. `None` when it is neither.
 pub(crate) fn body_object(meta: &ResponseMeta<'_>, body: &[u8]) -> Option<Map<String, Value>> {
     let trimmed = body.trim_ascii();
@@ -186,8 +316,8 @@ pub(crate) fn token_response(
             b"",
         ));
     };
-    let object = body_object(meta, body);
-    if let Some(err) = object.as_ref().and_then(|o| meta.oauth_error(o)) {
+    let object = body_answer(meta, body);
+    if let Some(err) = object.as_ref().and_then(|o| meta.oauth_error(&o.rest)) {
         return Err(err);
     }
     if let (Some(field), Some(object)) = (&quirks.success_field, &object)
@@ -222,8 +352,8 @@ pub(crate) fn token_response(
         return Err(meta.invalid(reason, body));
     };
     for key in &quirks.token_path {
-        object = match object.remove(key) {
-            Some(Value::Object(inner)) => inner,
+        object = match object.rest.remove(key) {
+            Some(Value::Object(inner)) => Answer::from_map(inner),
             _ => {
                 return Err(meta.invalid(
                     format!("no object at token path `{}`", quirks.token_path.join(".")),
@@ -231,7 +361,7 @@ pub(crate) fn token_response(
                 ));
             }
         };
-        if let Some(err) = meta.oauth_error(&object) {
+        if let Some(err) = meta.oauth_error(&object.rest) {
             return Err(err);
         }
     }
@@ -240,7 +370,7 @@ pub(crate) fn token_response(
 
 fn token_from_object(
     meta: &ResponseMeta<'_>,
-    mut object: Map<String, Value>,
+    mut object: Answer,
     body: &[u8],
     quirks: &TokenResponseQuirks,
     now: u64,
@@ -248,13 +378,17 @@ fn token_from_object(
     // The standard strings are taken out of the answer, not copied: what stays of them is
     // dropped with the other standard fields below.
     let access_token = access_token(meta, &mut object, body)?;
-    let token_type = take_non_empty_string(&mut object, "token_type");
+    let token_type = object.take_non_empty_string("token_type");
     if let Some(kind) = &token_type {
         check_token_type(meta, kind, quirks, body)?;
     }
-    let refresh_token = take_non_empty_string(&mut object, "refresh_token").map(RefreshToken::new);
-    let scope = match object.get_mut("scope") {
-        Some(Value::String(s)) if !s.is_empty() && s != "null" => Some(std::mem::take(s)),
+    let refresh_token = object
+        .take_non_empty_string("refresh_token")
+        .map(RefreshToken::new);
+    let scope = match object.get("scope") {
+        Some(Value::String(s)) if !s.is_empty() && s != "null" => {
+            object.take_non_empty_string("scope")
+        }
         Some(Value::Array(items)) => {
             let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
             (!parts.is_empty()).then(|| parts.join(" "))
@@ -282,19 +416,19 @@ fn token_from_object(
     };
     let mut additional = BTreeMap::new();
     for (name, path) in &quirks.additional_tokens {
-        let Some(inner) = object_at(&object, path) else {
+        let Some(inner) = object_at(&object.rest, path) else {
             continue;
         };
         let mut plain = quirks.clone();
         plain.additional_tokens.clear();
         additional.insert(
             name.clone(),
-            token_from_object(meta, inner.clone(), body, &plain, now)?,
+            token_from_object(meta, Answer::from_map(inner.clone()), body, &plain, now)?,
         );
     }
-    let id_token = take_non_empty_string(&mut object, "id_token").map(IdToken::new);
-    // One pass over the few fields there are, not a search and removal per known name.
-    object.retain(|key, _| key != "id_token" && !STANDARD_FIELDS.contains(&key.as_str()));
+    let id_token = object.take_non_empty_string("id_token").map(IdToken::new);
+    // The standard fields are in their slots; every other field is kept.
+    let object = object.rest;
     let mut token = Token::new(AccessToken::new(access_token), issued_at, expires_at)
         .with_refresh_token(refresh_token);
     token.token_type = token_type.map(crate::token::token_type);
@@ -329,25 +463,17 @@ pub(crate) fn object_at<'a>(
     }
 }
 
-/// The string at `key` when it is not empty, taken out (an empty string is left in its place).
-fn take_non_empty_string(object: &mut Map<String, Value>, key: &str) -> Option<String> {
-    match object.get_mut(key) {
-        Some(Value::String(s)) if !s.is_empty() => Some(std::mem::take(s)),
-        _ => None,
-    }
-}
-
 /// The access token, or an error naming the fields the answer has instead (sanitized: a
 /// vendor's field names are its text too).
 fn access_token(
     meta: &ResponseMeta<'_>,
-    object: &mut Map<String, Value>,
+    object: &mut Answer,
     body: &[u8],
 ) -> Result<String, Error> {
-    if let Some(token) = take_non_empty_string(object, "access_token") {
+    if let Some(token) = object.take_non_empty_string("access_token") {
         return Ok(token);
     }
-    let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+    let keys: Vec<&str> = object.keys().collect();
     let keys = if keys.is_empty() {
         "none".to_owned()
     } else {
@@ -394,7 +520,7 @@ fn check_token_type(
 /// lifetime is capped.
 fn expires_at(
     meta: &ResponseMeta<'_>,
-    object: &Map<String, Value>,
+    object: &Answer,
     body: &[u8],
     quirks: &TokenResponseQuirks,
     issued_at: u64,
@@ -553,6 +679,36 @@ mod tests {
             refused: None,
             sanitizer,
         }
+    }
+
+    #[test]
+    fn an_answer_reads_as_the_map_it_would_be() {
+        let bodies: [&[u8]; 9] = [
+            br#"{"access_token":"a","token_type":"bearer","expires_in":3600,"x":{"y":1}}"#,
+            br#"{"acc\u0065ss_token":"escaped name","scope":["a","b"],"id_token":"i"}"#,
+            br#"{"access_token":"first","access_token":"last","x":1,"x":2}"#,
+            br#"{}"#,
+            br#"{"refresh_token":null,"error":"invalid_grant"}"#,
+            br#"[1, 2]"#,
+            br#"{"access_token":"a""#,
+            br#"{"access_token":"a"} trailing"#,
+            br#""text""#,
+        ];
+        for body in bodies {
+            assert!(
+                answer_agrees_with_map(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let answer: Answer = serde_json::from_slice(bodies[2]).unwrap();
+        assert_eq!(answer.get("access_token"), Some(&Value::from("last")));
+        assert_eq!(answer.rest.get("x"), Some(&Value::from(2)));
+        assert_eq!(
+            answer.keys().collect::<Vec<_>>(),
+            ["access_token", "x"],
+            "slots first, then the other fields"
+        );
     }
 
     #[test]
