@@ -146,7 +146,7 @@ pub struct ApiResponse {
     status: u16,
     headers: HeaderMap,
     request_id: Option<String>,
-    body: Vec<u8>,
+    body: bytes::Bytes,
     /// Knows the access token sent (and the client's secrets), should the body echo them.
     sanitizer: Sanitizer,
 }

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use rand::RngExt as _;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, Response};
@@ -238,7 +239,7 @@ pub(crate) struct PreparedRequest {
     pub(crate) endpoint: String,
     pub(crate) headers: HeaderMap,
     /// The body and its content type (`Bytes`: each attempt sends it without a copy).
-    pub(crate) body: Option<(HeaderValue, bytes::Bytes)>,
+    pub(crate) body: Option<(HeaderValue, Bytes)>,
     /// The secrets this request carries, scrubbed from anything shown about its answer.
     pub(crate) sanitizer: Sanitizer,
 }
@@ -248,7 +249,7 @@ pub(crate) struct BufferedResponse {
     pub(crate) status: u16,
     pub(crate) headers: HeaderMap,
     /// `None` when the body exceeded the cap and was not read.
-    pub(crate) body: Option<Vec<u8>>,
+    pub(crate) body: Option<Bytes>,
 }
 
 impl BufferedResponse {
@@ -643,23 +644,33 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// Reads a body chunk by chunk; `Ok(None)` as soon as it is known to exceed `cap`.
-async fn read_capped(
-    response: &mut Response,
-    cap: usize,
-) -> Result<Option<Vec<u8>>, reqwest::Error> {
+async fn read_capped(response: &mut Response, cap: usize) -> Result<Option<Bytes>, reqwest::Error> {
     let announced = response.content_length();
     if announced.is_some_and(|len| len > cap as u64) {
         return Ok(None);
     }
+    // A body that comes in one chunk (most answers) is kept as that chunk, without a copy.
+    let Some(first) = response.chunk().await? else {
+        return Ok(Some(Bytes::new()));
+    };
+    if first.len() > cap {
+        return Ok(None);
+    }
+    let Some(second) = response.chunk().await? else {
+        return Ok(Some(first));
+    };
     // Sized once when the length is announced (it is at most `cap` here).
     let mut body = Vec::with_capacity(announced.map_or(0, |len| len as usize));
-    while let Some(chunk) = response.chunk().await? {
+    let mut next = Some(second);
+    body.extend_from_slice(&first);
+    while let Some(chunk) = next {
         if body.len() + chunk.len() > cap {
             return Ok(None);
         }
         body.extend_from_slice(&chunk);
+        next = response.chunk().await?;
     }
-    Ok(Some(body))
+    Ok(Some(body.into()))
 }
 
 /// An HTTP library error and its causes, without the URL (whose query may hold secrets). A
@@ -685,6 +696,17 @@ fn error_chain_text(err: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_body_in_one_chunk_is_kept_whole_and_the_cap_is_kept() {
+        let response = |body: &'static str| Response::from(http::Response::new(body));
+        let read = read_capped(&mut response("{\"a\":1}"), 7).await.unwrap();
+        assert_eq!(read.as_deref(), Some(&b"{\"a\":1}"[..]));
+        let read = read_capped(&mut response("{\"a\":1}"), 6).await.unwrap();
+        assert_eq!(read, None, "one byte over the cap");
+        let read = read_capped(&mut response(""), 6).await.unwrap();
+        assert_eq!(read.as_deref(), Some(&b""[..]));
+    }
 
     #[test]
     fn rewrites_are_checked_when_the_transport_is_built() {
