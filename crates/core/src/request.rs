@@ -1,6 +1,8 @@
 //! Token requests as plain data: a grant's parameters, client authentication and body encoding
 //! turn into a [`PreparedRequest`], which the transport sends and the response parser reads.
 
+use std::borrow::Cow;
+
 use oauth_clients_descriptor::GrantKind;
 use oauth_clients_descriptor::schema::{
     BasicAuthEncoding, BodyEncoding, ClientAuth, HttpMethod, ParamsIn, TokenRequest,
@@ -19,17 +21,19 @@ use crate::token::now_unix;
 use crate::transport::{PreparedRequest, RetryPolicy};
 use crate::vars::Escape;
 
-/// Parameters of one token request, in order. Not `Debug`: values include secrets.
+/// Parameters of one token request, in order. Not `Debug`: values include secrets. Names are
+/// mostly the engine's own (`grant_type`, `client_id`), kept without a copy.
 #[derive(Default)]
-pub(crate) struct Params(Vec<(String, String)>);
+pub(crate) struct Params(Vec<(Cow<'static, str>, String)>);
 
 impl Params {
     /// Sets a parameter, replacing an earlier one of the same name.
-    pub(crate) fn set(&mut self, name: &str, value: impl Into<String>) {
+    pub(crate) fn set(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let name = name.into();
         let value = value.into();
-        match self.0.iter_mut().find(|(n, _)| n == name) {
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((name.to_owned(), value)),
+            None => self.0.push((name, value)),
         }
     }
 
@@ -42,13 +46,13 @@ impl Params {
     fn rename(&mut self, from: &str, to: &str) {
         for (name, _) in &mut self.0 {
             if name == from {
-                *name = to.to_owned();
+                *name = Cow::Owned(to.to_owned());
             }
         }
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.0.iter().map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 }
 

@@ -74,7 +74,7 @@ impl Client {
         form.set("password", user.password.expose_secret());
         for (name, value) in &grant.credentials_params {
             let used_by = format!("grants.legacy_credentials.credentials_params.{name}");
-            form.set(name, self.render_param(value, &used_by)?);
+            form.set(name.clone(), self.render_param(value, &used_by)?);
         }
         form.set("redirect_uri", redirect_uri.as_str());
         let target = self.transport().target(url)?;

@@ -77,7 +77,7 @@ impl Client {
         if let Some(common) = self.descriptor().grants.common(grant) {
             for (name, value) in common.extra_params {
                 let used_by = format!("grants.{grant}.extra_params.{name}");
-                params.set(name, self.render_param(value, &used_by)?);
+                params.set(name.to_owned(), self.render_param(value, &used_by)?);
             }
         }
         Ok(())

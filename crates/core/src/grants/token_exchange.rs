@@ -27,7 +27,7 @@ impl Client {
         let url = self.grant_endpoint(kind, EndpointKind::Token)?;
         let mut params = Params::default();
         params.set("grant_type", self.grant_type(kind));
-        params.set(&grant.subject_token_param, subject.expose_secret());
+        params.set(grant.subject_token_param.clone(), subject.expose_secret());
         if let Some(kind) = &grant.subject_token_type {
             params.set("subject_token_type", kind.as_str());
         }
