@@ -516,51 +516,51 @@ impl Transport {
         }
     }
 
-    async fn attempt(
-        &self,
-        request: &PreparedRequest,
+    /// One attempt. Not an `async fn`: the request is built before the future is made, so
+    /// that neither the header map (an argument would be kept twice) nor the request under
+    /// construction takes room in the future while it is sent (see `send`).
+    fn attempt<'a>(
+        &'a self,
+        request: &'a PreparedRequest,
         headers: HeaderMap,
         cap: usize,
-    ) -> Result<BufferedResponse, AttemptError> {
+    ) -> impl Future<Output = Result<BufferedResponse, AttemptError>> + 'a {
         // Built by hand, not through `RequestBuilder`: its `headers` would copy the prepared
-        // map entry by entry into yet another map, on every request. In a block of its own,
-        // so the request is not kept in this future while it is sent (see `send`).
-        let pending = {
-            let mut http_request =
-                reqwest::Request::new(request.method.clone(), request.url.clone());
-            *http_request.headers_mut() = headers;
-            if let Some((content_type, bytes)) = &request.body {
-                http_request
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, content_type.clone());
-                *http_request.body_mut() = Some(bytes.clone().into());
-            }
-            self.http.execute(http_request)
-        };
-        let mut response = pending.await.map_err(AttemptError::Send)?;
-        if self.own_client && response.url() != &request.url {
-            return Err(AttemptError::Refused(Error::refused(
-                &self.vendor,
-                format!(
-                    "the HTTP client followed a redirect from {} to {}; build it with \
-                     redirect::Policy::none()",
-                    request.endpoint,
-                    display_url(response.url())
-                ),
-            )));
+        // map entry by entry into yet another map, on every request.
+        let mut http_request = reqwest::Request::new(request.method.clone(), request.url.clone());
+        *http_request.headers_mut() = headers;
+        if let Some((content_type, bytes)) = &request.body {
+            http_request
+                .headers_mut()
+                .insert(CONTENT_TYPE, content_type.clone());
+            *http_request.body_mut() = Some(bytes.clone().into());
         }
-        let status = response.status().as_u16();
-        let headers = std::mem::take(response.headers_mut());
-        // Read through a borrow: a response moved into the reading future would be kept twice
-        // in this one (see `send`).
-        let body = read_capped(&mut response, cap)
-            .await
-            .map_err(AttemptError::Body)?;
-        Ok(BufferedResponse {
-            status,
-            headers,
-            body,
-        })
+        let pending = self.http.execute(http_request);
+        async move {
+            let mut response = pending.await.map_err(AttemptError::Send)?;
+            if self.own_client && response.url() != &request.url {
+                return Err(AttemptError::Refused(Error::refused(
+                    &self.vendor,
+                    format!(
+                        "the HTTP client followed a redirect from {} to {}; build it with \
+                         redirect::Policy::none()",
+                        request.endpoint,
+                        display_url(response.url())
+                    ),
+                )));
+            }
+            // Read through a borrow: a response moved into the reading future would be kept
+            // twice in this one. The headers are taken after the body is read, so that they
+            // are not kept beside the response while it is.
+            let body = read_capped(&mut response, cap)
+                .await
+                .map_err(AttemptError::Body)?;
+            Ok(BufferedResponse {
+                status: response.status().as_u16(),
+                headers: std::mem::take(response.headers_mut()),
+                body,
+            })
+        }
     }
 
     /// The vendor's request id from the configured header, or a conventional `X-Request-Id`,

@@ -24,8 +24,9 @@ use crate::error::Error;
 use crate::observe::TokenRequestObserver;
 use crate::request::{Params, TokenCall};
 use crate::response::{self, MAX_TOKEN_BODY, ResponseMeta};
+use crate::secret::Nonce;
 use crate::token::{Token, now_unix};
-use crate::transport::{BufferedResponse, PreparedRequest};
+use crate::transport::{BufferedResponse, PreparedRequest, RetryPolicy};
 use crate::vars::Escape;
 
 /// What a refused request of a grant asked for, for messages ("… refused the refresh token").
@@ -95,33 +96,54 @@ impl Client {
     /// for; inside an `oauth.token_request` span (see `observe.rs`).
     pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
         let observer = TokenRequestObserver::new(self.vendor(), call.grant.as_str());
+        let (grant, policy) = (call.grant, call.policy);
+        let nonce = call.nonce.clone();
+        // Prepared before the boxed future is made: the call would otherwise keep a slot of
+        // its own in it next to the request made from it, and the future would outgrow the
+        // allocator's per-thread cache (1 KiB).
+        let prepared = self.prepare_token_request(call);
         // Boxed: the request, the transport's future and the parse would otherwise make every
         // caller's future kilobytes large, copied at each move.
-        Box::pin(observer.run(self.observed_token_call(call, &observer))).await
+        let exchange = self.observed_token_call(grant, policy, nonce, prepared, &observer);
+        Box::pin(observer.run(exchange)).await
     }
 
-    async fn observed_token_call(
-        &self,
-        call: TokenCall,
-        observer: &TokenRequestObserver<'_>,
-    ) -> Result<Token, Error> {
-        let grant = call.grant;
-        let policy = call.policy;
-        let nonce = call.nonce.clone();
-        let mut request = self.prepare_token_request(call)?;
-        observer.endpoint(&request.endpoint);
-        let response = self
-            .transport()
-            .send(&mut request, policy, MAX_TOKEN_BODY)
-            .await?;
-        self.observe_answer(observer, &request, &response);
-        let mut token = self.parse_token_response(grant, &request, &response)?;
-        self.capture_from_answer(&mut token)?;
-        if token.id_token().is_some() || nonce.is_some() {
-            // Only OpenID answers fetch keys: boxed, so that the others' futures stay small.
-            Box::pin(self.check_id_token(&mut token, nonce.as_ref())).await?;
+    /// The token request's exchange, parse and checks. Not an `async fn`: its arguments would
+    /// each be kept twice in the future (the argument, and the local it is moved into), and
+    /// the request is a few hundred bytes.
+    #[allow(clippy::manual_async_fn)] // see above: an `async fn` keeps its arguments twice
+    fn observed_token_call<'a>(
+        &'a self,
+        grant: GrantKind,
+        policy: RetryPolicy,
+        nonce: Option<Nonce>,
+        mut prepared: Result<PreparedRequest, Error>,
+        observer: &'a TokenRequestObserver<'_>,
+    ) -> impl Future<Output = Result<Token, Error>> + 'a {
+        async move {
+            // Used in place, for the same reason.
+            let request = match &mut prepared {
+                Ok(request) => request,
+                Err(err) => return Err(err.clone()),
+            };
+            observer.endpoint(&request.endpoint);
+            // In a block of its own: the response is not kept across the ID token's check.
+            let mut token = {
+                let response = self
+                    .transport()
+                    .send(request, policy, MAX_TOKEN_BODY)
+                    .await?;
+                self.observe_answer(observer, request, &response);
+                self.parse_token_response(grant, request, &response)?
+            };
+            self.capture_from_answer(&mut token)?;
+            if token.id_token().is_some() || nonce.is_some() {
+                // Only OpenID answers fetch keys: boxed, so that the others' futures stay
+                // small.
+                Box::pin(self.check_id_token(&mut token, nonce.as_ref())).await?;
+            }
+            Ok(token)
         }
-        Ok(token)
     }
 
     /// Records an answer's status and request id in the request's span.
