@@ -58,11 +58,22 @@ impl Setup {
     }
 }
 
-/// Runs `count` operations with `IN_FLIGHT` in flight; operations per second.
-async fn per_second<F>(count: usize, mut op: impl FnMut() -> F) -> BenchResult<f64>
+/// What a run of operations measured.
+struct Run {
+    /// Operations per second (wall clock).
+    per_second: f64,
+    /// CPU time per operation of every thread but the local server's, in microseconds: the
+    /// calling task's thread and the runtime's workers. Less sensitive than the wall clock to
+    /// the other tenants of a shared machine.
+    cpu_us: f64,
+}
+
+/// Runs `count` operations with `IN_FLIGHT` in flight.
+async fn per_second<F>(count: usize, mut op: impl FnMut() -> F) -> BenchResult<Run>
 where
     F: Future<Output = BenchResult<()>>,
 {
+    let cpu_before = client_cpu_ns()?;
     let start = Instant::now();
     // Each operation's future is made when there is room for it, as a server's handler would
     // make it: made all at once up front, they would measure how fast memory for `count`
@@ -72,7 +83,48 @@ where
     while let Some(result) = results.next().await {
         result?;
     }
-    Ok(count as f64 / start.elapsed().as_secs_f64())
+    let per_second = count as f64 / start.elapsed().as_secs_f64();
+    let cpu_ns = client_cpu_ns()?.saturating_sub(cpu_before);
+    Ok(Run {
+        per_second,
+        cpu_us: cpu_ns as f64 / 1000.0 / count as f64,
+    })
+}
+
+/// The time every thread of this process but the local server's has run, in nanoseconds
+/// (Linux: the first field of `/proc/self/task/*/schedstat`).
+fn client_cpu_ns() -> BenchResult<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task")? {
+        let path = task?.path();
+        // A thread that ends between the listing and the reads is not counted.
+        let (Ok(name), Ok(stat)) = (
+            std::fs::read_to_string(path.join("comm")),
+            std::fs::read_to_string(path.join("schedstat")),
+        ) else {
+            continue;
+        };
+        if name.trim_end() == crate::server::THREAD_NAME {
+            continue;
+        }
+        let ran: u64 = stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse().ok())
+            .ok_or("unreadable /proc/self/task/*/schedstat")?;
+        total += ran;
+    }
+    Ok(total)
+}
+
+/// The CPU companion of a throughput measure.
+fn cpu_measure(row: &'static str, what: &str) -> Measure {
+    Measure::new(
+        row,
+        format!("CPU per {what}, client threads, {IN_FLIGHT} in flight"),
+        "µs",
+        Better::Lower,
+    )
 }
 
 /// Row 3: client credentials exchanges per second.
@@ -88,8 +140,9 @@ pub async fn exchanges(
         "per s",
         Better::Higher,
     );
+    let cpu = cpu_measure("3", "exchange");
     for variant in order {
-        let rate = match *variant {
+        let run = match *variant {
             "oauth-clients" => {
                 per_second(count, || async {
                     let token = setup.client.client_credentials().await?;
@@ -114,7 +167,8 @@ pub async fn exchanges(
                 .await?
             }
         };
-        report.add(&measure, variant, rate);
+        report.add(&measure, variant, run.per_second);
+        report.add(&cpu, variant, run.cpu_us);
     }
     Ok(())
 }
@@ -132,9 +186,10 @@ pub async fn api_gets(
         "per s",
         Better::Higher,
     );
+    let cpu = cpu_measure("4", "API GET");
     let request = ApiRequest::get("api");
     for variant in order {
-        let rate = if variant.starts_with("oauth-clients") {
+        let run = if variant.starts_with("oauth-clients") {
             per_second(count, || async {
                 let response = setup.authorized.send(&request).await?.error_for_status()?;
                 std::hint::black_box(response.body().len());
@@ -155,7 +210,8 @@ pub async fn api_gets(
             })
             .await?
         };
-        report.add(&measure, variant, rate);
+        report.add(&measure, variant, run.per_second);
+        report.add(&cpu, variant, run.cpu_us);
     }
     Ok(())
 }

@@ -11,8 +11,9 @@
 //! 1. many tenants, each with its own client: peak RSS, open descriptors and the time to fetch
 //!    every tenant's token with 16 in flight (one child process per variant and round);
 //! 2. reading a cached token, 1 and 2 threads, against an `ArcSwap<Token>` load;
-//! 3. client credentials exchanges per second, 16 in flight;
-//! 4. authorized API GETs per second, 16 in flight;
+//! 3. client credentials exchanges per second, 16 in flight, and the CPU time per exchange of
+//!    the client's threads (every thread but the local server's);
+//! 4. authorized API GETs per second, 16 in flight, and their CPU time likewise;
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
 //! `--only exchanges|api-gets|tenants VARIANT [COUNT]` runs one variant of row 1, 3 or 4 alone

@@ -19,6 +19,9 @@ use tokio::sync::oneshot;
 /// The body of every `GET /api` answer.
 const API_BODY: &[u8] = br#"{"id":42,"name":"bench","items":[1,2,3],"active":true}"#;
 
+/// The name of the server's thread (its CPU time is left out of the clients').
+pub const THREAD_NAME: &str = "bench-server";
+
 /// A running server; stopped (and its thread joined) on drop.
 pub struct Server {
     addr: SocketAddr,
@@ -40,7 +43,7 @@ impl Server {
             .enable_all()
             .build()?;
         let thread = std::thread::Builder::new()
-            .name("bench-server".into())
+            .name(THREAD_NAME.into())
             .spawn(move || runtime.block_on(serve(listener, stopped, counter)))?;
         Ok(Server {
             addr,
