@@ -91,30 +91,35 @@ where
     })
 }
 
-/// The time every thread of this process but the local server's has run, in nanoseconds
-/// (Linux: the first field of `/proc/self/task/*/schedstat`).
+/// The CPU time of this process but the local server's thread, in nanoseconds: the process's
+/// (getrusage, threads that ended included) minus the server thread's (Linux:
+/// `/proc/self/task/*/schedstat`).
 fn client_cpu_ns() -> BenchResult<u64> {
-    let mut total = 0;
+    use nix::sys::resource::{UsageWho, getrusage};
+    let usage = getrusage(UsageWho::RUSAGE_SELF)?;
+    let micros = |t: nix::sys::time::TimeVal| t.tv_sec() as i128 * 1_000_000 + t.tv_usec() as i128;
+    let process_ns = (micros(usage.user_time()) + micros(usage.system_time())) * 1000;
+    Ok(u64::try_from(process_ns - i128::from(server_cpu_ns()?)).unwrap_or(0))
+}
+
+/// The time the local server's thread has run, in nanoseconds.
+fn server_cpu_ns() -> BenchResult<u64> {
     for task in std::fs::read_dir("/proc/self/task")? {
         let path = task?.path();
-        // A thread that ends between the listing and the reads is not counted.
-        let (Ok(name), Ok(stat)) = (
-            std::fs::read_to_string(path.join("comm")),
-            std::fs::read_to_string(path.join("schedstat")),
-        ) else {
+        let Ok(name) = std::fs::read_to_string(path.join("comm")) else {
             continue;
         };
-        if name.trim_end() == crate::server::THREAD_NAME {
+        if name.trim_end() != crate::server::THREAD_NAME {
             continue;
         }
-        let ran: u64 = stat
+        let stat = std::fs::read_to_string(path.join("schedstat"))?;
+        return stat
             .split_whitespace()
             .next()
             .and_then(|ns| ns.parse().ok())
-            .ok_or("unreadable /proc/self/task/*/schedstat")?;
-        total += ran;
+            .ok_or_else(|| "unreadable /proc/self/task/*/schedstat".into());
     }
-    Ok(total)
+    Err("no local server thread".into())
 }
 
 /// The CPU companion of a throughput measure.

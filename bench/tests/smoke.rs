@@ -49,7 +49,11 @@ fn the_smallest_run_prints_every_row() {
         ("4", "API GETs", "raw reqwest"),
         ("3", "CPU per exchange", "oauth-clients"),
         ("3", "CPU per exchange", "raw reqwest"),
-        ("4", "CPU per API GET", "oauth-clients AuthorizedClient::send"),
+        (
+            "4",
+            "CPU per API GET",
+            "oauth-clients AuthorizedClient::send",
+        ),
         ("4", "CPU per API GET", "raw reqwest"),
         ("5", "token put + get", "MemoryStore"),
         ("5", "token put + get", "FileStore"),
