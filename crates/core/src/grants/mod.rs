@@ -12,6 +12,7 @@ mod token_exchange;
 pub use device_code::{DeviceAuthorization, DevicePoll};
 
 use std::collections::BTreeMap;
+use std::pin::Pin;
 
 use oauth_clients_descriptor::GrantKind;
 use oauth_clients_descriptor::schema::{Capture, Grants};
@@ -94,56 +95,56 @@ impl Client {
 
     /// Makes one token request: prepare, send, parse, capture the values the descriptor asks
     /// for; inside an `oauth.token_request` span (see `observe.rs`).
-    pub(crate) async fn token_call(&self, call: TokenCall) -> Result<Token, Error> {
-        let observer = TokenRequestObserver::new(self.vendor(), call.grant.as_str());
+    ///
+    /// The request is prepared before the future is made, and the future is boxed: the
+    /// request, the transport's future and the parse would otherwise make every caller's
+    /// future (a grant's, a refresh's flight) some hundreds of bytes larger, copied at each
+    /// move. What the future owns it keeps once: it lends the request, nonce and observer to
+    /// the exchange (an argument moved into an `async fn` is kept twice).
+    pub(crate) fn token_call(
+        &self,
+        call: TokenCall,
+    ) -> Pin<Box<impl Future<Output = Result<Token, Error>> + Send + '_>> {
         let (grant, policy) = (call.grant, call.policy);
         let nonce = call.nonce.clone();
-        // Prepared before the boxed future is made: the call would otherwise keep a slot of
-        // its own in it next to the request made from it, and the future would outgrow the
-        // allocator's per-thread cache (1 KiB).
-        let prepared = self.prepare_token_request(call);
-        // Boxed: the request, the transport's future and the parse would otherwise make every
-        // caller's future kilobytes large, copied at each move.
-        let exchange = self.observed_token_call(grant, policy, nonce, prepared, &observer);
-        Box::pin(observer.run(exchange)).await
+        let mut prepared = self.prepare_token_request(call);
+        Box::pin(async move {
+            let observer = TokenRequestObserver::new(self.vendor(), grant.as_str());
+            let exchange =
+                self.observed_token_call(grant, policy, nonce.as_ref(), &mut prepared, &observer);
+            observer.run(exchange).await
+        })
     }
 
-    /// The token request's exchange, parse and checks. Not an `async fn`: its arguments would
-    /// each be kept twice in the future (the argument, and the local it is moved into), and
-    /// the request is a few hundred bytes.
-    #[allow(clippy::manual_async_fn)] // see above: an `async fn` keeps its arguments twice
-    fn observed_token_call<'a>(
-        &'a self,
+    /// The token request's exchange, parse and checks.
+    async fn observed_token_call(
+        &self,
         grant: GrantKind,
         policy: RetryPolicy,
-        nonce: Option<Nonce>,
-        mut prepared: Result<PreparedRequest, Error>,
-        observer: &'a TokenRequestObserver<'_>,
-    ) -> impl Future<Output = Result<Token, Error>> + 'a {
-        async move {
-            // Used in place, for the same reason.
-            let request = match &mut prepared {
-                Ok(request) => request,
-                Err(err) => return Err(err.clone()),
-            };
-            observer.endpoint(&request.endpoint);
-            // In a block of its own: the response is not kept across the ID token's check.
-            let mut token = {
-                let response = self
-                    .transport()
-                    .send(request, policy, MAX_TOKEN_BODY)
-                    .await?;
-                self.observe_answer(observer, request, &response);
-                self.parse_token_response(grant, request, &response)?
-            };
-            self.capture_from_answer(&mut token)?;
-            if token.id_token().is_some() || nonce.is_some() {
-                // Only OpenID answers fetch keys: boxed, so that the others' futures stay
-                // small.
-                Box::pin(self.check_id_token(&mut token, nonce.as_ref())).await?;
-            }
-            Ok(token)
+        nonce: Option<&Nonce>,
+        prepared: &mut Result<PreparedRequest, Error>,
+        observer: &TokenRequestObserver<'_>,
+    ) -> Result<Token, Error> {
+        let request = match prepared {
+            Ok(request) => request,
+            Err(err) => return Err(err.clone()),
+        };
+        observer.endpoint(&request.endpoint);
+        // In a block of its own: the response is not kept across the ID token's check.
+        let mut token = {
+            let response = self
+                .transport()
+                .send(request, policy, MAX_TOKEN_BODY)
+                .await?;
+            self.observe_answer(observer, request, &response);
+            self.parse_token_response(grant, request, &response)?
+        };
+        self.capture_from_answer(&mut token)?;
+        if token.id_token().is_some() || nonce.is_some() {
+            // Only OpenID answers fetch keys: boxed, so that the others' futures stay small.
+            Box::pin(self.check_id_token(&mut token, nonce)).await?;
         }
+        Ok(token)
     }
 
     /// Records an answer's status and request id in the request's span.

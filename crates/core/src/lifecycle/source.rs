@@ -118,7 +118,9 @@ async fn rerun_grant(client: &Client, actor: Actor<'_>) -> Option<Result<Token, 
             Some(client.client_credentials().await)
         }
         Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
-            Some(client.legacy_credentials(user).await)
+            // Boxed: the deprecated flow's two requests would otherwise size every fetch's
+            // future (one allocation per refresh) past the allocator's per-thread cache.
+            Some(Box::pin(client.legacy_credentials(user)).await)
         }
         _ => None,
     }
