@@ -17,7 +17,9 @@
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
 //! `--only exchanges|api-gets|tenants VARIANT [COUNT]` runs one variant of row 1, 3 or 4 alone
-//! (for a profiler).
+//! (for a profiler). `--interleaved exchanges|api-gets|tenants ROUNDS [COUNT]` runs `--only`
+//! for each variant of the row in turn, a fresh process each time, and prints the table of
+//! their medians.
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
 //! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
 
@@ -83,6 +85,10 @@ const SMOKE: Sizes = Sizes {
     store_tenants: &[100],
     store_scale: 0.01,
 };
+
+/// The hidden subcommand a child of `--interleaved` runs: `--only`, printing its samples as
+/// tab-separated lines.
+const ONLY_SAMPLES: &str = "__only-samples";
 
 /// `items` rotated by `round`, so that no variant always runs first (round 0 keeps the table's
 /// order).
@@ -162,7 +168,7 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
 /// One variant of row 1, 3 or 4 alone, for a profiler: `--only exchanges|api-gets|tenants
 /// VARIANT [COUNT]` (a variant as the table names it; 50,000 calls or 10,000 tenants by
 /// default), its figures printed.
-fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<String> {
+fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<Report> {
     let server = server::Server::start()?;
     let base_url = server.base_url();
     if row == "tenants" {
@@ -176,7 +182,7 @@ fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<String> {
             &base_url,
             &[variant],
         )?;
-        return Ok(report.markdown());
+        return Ok(report);
     }
     let count = count.unwrap_or(50_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -195,8 +201,51 @@ fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<String> {
             "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
             _ => return Err(format!("no row {row} (exchanges, api-gets, tenants)").into()),
         }
-        Ok(report.markdown())
+        Ok(report)
     })
+}
+
+/// The variants of a row `--only` and `--interleaved` run.
+fn row_variants(row: &str) -> BenchResult<Vec<&'static str>> {
+    match row {
+        // The bare process is the floor of the full run's row 1, not a contender.
+        "tenants" => Ok(tenants::VARIANTS[..tenants::VARIANTS.len() - 1].to_vec()),
+        "exchanges" => Ok(http::EXCHANGE_VARIANTS.to_vec()),
+        "api-gets" => Ok(http::API_VARIANTS.to_vec()),
+        _ => Err(format!("no row {row} (exchanges, api-gets, tenants)").into()),
+    }
+}
+
+/// Runs `--only ROW VARIANT [COUNT]` for each variant of `row` in turn, `rounds` times, each in
+/// a fresh process (rotated, so that no variant always runs first), and gathers the figures.
+fn interleaved(row: &str, rounds: usize, count: Option<usize>) -> BenchResult<String> {
+    let variants = row_variants(row)?;
+    let exe = std::env::current_exe()?;
+    let mut report = Report::default();
+    for round in 0..rounds {
+        eprintln!("round {} of {rounds}", round + 1);
+        for variant in rotated(&variants, round) {
+            let mut child = std::process::Command::new(&exe);
+            child.args([ONLY_SAMPLES, row, variant]);
+            if let Some(count) = count {
+                child.arg(count.to_string());
+            }
+            let output = child.output()?;
+            if !output.status.success() {
+                return Err(format!(
+                    "{variant}: {}",
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )
+                .into());
+            }
+            report.add_samples_tsv(&String::from_utf8_lossy(&output.stdout))?;
+        }
+    }
+    Ok(format!(
+        "oauth-clients bench, row `{row}` interleaved: {rounds} round(s), a fresh process per \
+         variant and round\n\n{}",
+        report.markdown()
+    ))
 }
 
 /// Prints a run's table, or why it failed.
@@ -224,21 +273,50 @@ fn main() -> ExitCode {
             }
         };
     }
-    let sizes = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
-        ["--only", row, variant] => return print_table(only(row, variant, None)),
-        ["--only", row, variant, count] => match count.parse() {
-            Ok(count) => return print_table(only(row, variant, Some(count))),
-            Err(_) => {
-                eprintln!("not a count: {count}");
-                return ExitCode::from(2);
-            }
-        },
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let count = |text: Option<&&str>| match text.map(|t| t.parse::<usize>()) {
+        None => Ok(None),
+        Some(Ok(n)) => Ok(Some(n)),
+        Some(Err(_)) => Err(format!(
+            "not a count: {}",
+            text.copied().unwrap_or_default()
+        )),
+    };
+    let sizes = match args[..] {
+        [
+            flag @ ("--only" | ONLY_SAMPLES),
+            row,
+            variant,
+            ref rest @ ..,
+        ] if rest.len() <= 1 => {
+            let report = count(rest.first())
+                .map_err(Into::into)
+                .and_then(|count| only(row, variant, count));
+            return match flag {
+                ONLY_SAMPLES => print_table(report.map(|r| r.samples_tsv())),
+                _ => print_table(report.map(|r| r.markdown())),
+            };
+        }
+        ["--interleaved", row, rounds, ref rest @ ..] if rest.len() <= 1 => {
+            let parsed = rounds
+                .parse::<usize>()
+                .map_err(|_| format!("not a number of rounds: {rounds}"))
+                .and_then(|rounds| Ok((rounds, count(rest.first())?)));
+            return match parsed {
+                Ok((rounds, count)) => print_table(interleaved(row, rounds, count)),
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::from(2)
+                }
+            };
+        }
         [] => &FULL,
         ["--quick"] => &QUICK,
         ["--smoke"] => &SMOKE,
         _ => {
             eprintln!(
-                "usage: oauth-clients-bench [--quick | --smoke | --only ROW VARIANT [COUNT]]"
+                "usage: oauth-clients-bench [--quick | --smoke | --only ROW VARIANT [COUNT] | \
+                 --interleaved ROW ROUNDS [COUNT]]"
             );
             return ExitCode::from(2);
         }

@@ -69,6 +69,54 @@ impl Report {
         self.lines[at].samples.push(value);
     }
 
+    /// Every sample, one per line, tab-separated (row, measure, unit, `lower` or `higher`,
+    /// variant, value): what a child process of `--interleaved` hands its parent.
+    pub fn samples_tsv(&self) -> String {
+        let mut out = String::new();
+        for line in &self.lines {
+            let better = match line.better {
+                Better::Lower => "lower",
+                Better::Higher => "higher",
+            };
+            for value in &line.samples {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{better}\t{}\t{value}\n",
+                    line.row, line.measure, line.unit, line.variant
+                ));
+            }
+        }
+        out
+    }
+
+    /// Adds the samples [`Report::samples_tsv`] wrote.
+    pub fn add_samples_tsv(&mut self, text: &str) -> Result<(), String> {
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [row, name, unit, better, variant, value] = fields[..] else {
+                return Err(format!("not a sample line: {line}"));
+            };
+            let known = |options: &[&'static str], text: &str| {
+                options
+                    .iter()
+                    .copied()
+                    .find(|o| *o == text)
+                    .ok_or_else(|| format!("unknown `{text}` in: {line}"))
+            };
+            let row = known(&["1", "2", "3", "4", "5"], row)?;
+            let unit = known(&["MiB", "count", "ms", "ns/call", "per s", "µs"], unit)?;
+            let better = match better {
+                "lower" => Better::Lower,
+                "higher" => Better::Higher,
+                other => return Err(format!("unknown direction `{other}` in: {line}")),
+            };
+            let value: f64 = value
+                .parse()
+                .map_err(|_| format!("not a number in: {line}"))?;
+            self.add(&Measure::new(row, name, unit, better), variant, value);
+        }
+        Ok(())
+    }
+
     /// The table, in Markdown, one group of lines per measure: median, spread (min–max) and
     /// the ratio of each median to the measure's first line (oauth-clients in rows 1, 3 and 4,
     /// `access_token()` in row 2, the memory store in row 5).

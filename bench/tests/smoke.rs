@@ -67,3 +67,28 @@ fn the_smallest_run_prints_every_row() {
         assert!(printed, "no row {row} `{measure}` for {variant}:\n{stdout}");
     }
 }
+
+#[test]
+fn an_interleaved_row_prints_every_variant() {
+    let output = Command::new(env!("CARGO_BIN_EXE_oauth-clients-bench"))
+        .args(["--interleaved", "exchanges", "2", "20"])
+        .output()
+        .expect("the bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("interleaved: 2 round(s)"), "{stdout}");
+    for variant in ["oauth-clients", "oauth2-rs", "raw reqwest"] {
+        for measure in ["client_credentials exchanges", "CPU per exchange"] {
+            let printed = stdout.lines().any(|line| {
+                line.starts_with(&format!("| 3 | {measure}"))
+                    && line.contains(&format!("| {variant} |"))
+            });
+            assert!(printed, "no `{measure}` line for {variant}:\n{stdout}");
+        }
+    }
+}
