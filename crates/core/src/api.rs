@@ -53,6 +53,37 @@ pub enum ApiBody {
     },
 }
 
+impl ApiBody {
+    /// The bytes to send and their content type: for JSON, the request's own `Content-Type`
+    /// header (taken out of `headers`) or `application/json`.
+    fn encoded(
+        &self,
+        vendor: &str,
+        headers: &mut HeaderMap,
+    ) -> Result<(HeaderValue, bytes::Bytes), Error> {
+        match self {
+            ApiBody::Json(value) => {
+                let content_type = headers
+                    .remove(CONTENT_TYPE)
+                    .unwrap_or(HeaderValue::from_static("application/json"));
+                Ok((content_type, value.to_string().into_bytes().into()))
+            }
+            ApiBody::Bytes {
+                content_type,
+                bytes,
+            } => {
+                let content_type = HeaderValue::from_str(content_type).map_err(|_| {
+                    Error::config(
+                        vendor,
+                        "the request's content type is not a valid header value",
+                    )
+                })?;
+                Ok((content_type, bytes.clone().into()))
+            }
+        }
+    }
+}
+
 /// An API request: method, path (relative to `endpoints.api_base`, or an absolute URL),
 /// query, headers and an optional body. Cheap to clone and replayable. `Debug` shows only the
 /// method and path (headers and body may be sensitive).
@@ -451,25 +482,8 @@ impl Client {
             headers.insert(name, value);
         }
         let body = match &request.body {
+            Some(body) => Some(body.encoded(vendor, &mut headers)?),
             None => None,
-            Some(ApiBody::Json(value)) => {
-                let content_type = headers
-                    .remove(CONTENT_TYPE)
-                    .unwrap_or(HeaderValue::from_static("application/json"));
-                Some((content_type, value.to_string().into_bytes().into()))
-            }
-            Some(ApiBody::Bytes {
-                content_type,
-                bytes,
-            }) => {
-                let content_type = HeaderValue::from_str(content_type).map_err(|_| {
-                    Error::config(
-                        vendor,
-                        "the request's content type is not a valid header value",
-                    )
-                })?;
-                Some((content_type, bytes.clone().into()))
-            }
         };
         let sanitizer = match shared {
             Some(shared) => self.sanitizer_with(&[]).also_knowing(shared.clone()),
