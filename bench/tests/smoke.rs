@@ -4,10 +4,11 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[test]
-fn the_smallest_run_prints_every_row() {
+/// Runs the bench with `args` (at most 300 s) and returns what it printed; fails the test when
+/// it does not succeed.
+fn run_bench(args: &[&str]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_oauth-clients-bench"))
-        .arg("--smoke")
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -17,18 +18,32 @@ fn the_smallest_run_prints_every_row() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("the smoke run took over 300 s");
+            panic!("the bench run {args:?} took over 300 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let output = child.wait_with_output().expect("the bench's output");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
         "{}\n{stdout}\n{stderr}",
         output.status
     );
+    stdout
+}
+
+/// Whether the table has a line of `row` for `measure` and `variant`.
+fn prints(stdout: &str, row: &str, measure: &str, variant: &str) -> bool {
+    stdout.lines().any(|line| {
+        line.starts_with(&format!("| {row} | {measure}"))
+            && line.contains(&format!("| {variant} |"))
+    })
+}
+
+#[test]
+fn the_smallest_run_prints_every_row() {
+    let stdout = run_bench(&["--smoke"]);
     let expected = [
         ("1", "peak RSS", "oauth-clients"),
         ("1", "peak RSS", "oauth2-rs"),
@@ -60,35 +75,23 @@ fn the_smallest_run_prints_every_row() {
         ("5", "token put + get", "SqliteStore"),
     ];
     for (row, measure, variant) in expected {
-        let printed = stdout.lines().any(|line| {
-            line.starts_with(&format!("| {row} | {measure}"))
-                && line.contains(&format!("| {variant} |"))
-        });
-        assert!(printed, "no row {row} `{measure}` for {variant}:\n{stdout}");
+        assert!(
+            prints(&stdout, row, measure, variant),
+            "no row {row} `{measure}` for {variant}:\n{stdout}"
+        );
     }
 }
 
 #[test]
 fn an_interleaved_row_prints_every_variant() {
-    let output = Command::new(env!("CARGO_BIN_EXE_oauth-clients-bench"))
-        .args(["--interleaved", "exchanges", "2", "20"])
-        .output()
-        .expect("the bench runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_bench(&["--interleaved", "exchanges", "2", "20"]);
     assert!(stdout.contains("interleaved: 2 round(s)"), "{stdout}");
     for variant in ["oauth-clients", "oauth2-rs", "raw reqwest"] {
         for measure in ["client_credentials exchanges", "CPU per exchange"] {
-            let printed = stdout.lines().any(|line| {
-                line.starts_with(&format!("| 3 | {measure}"))
-                    && line.contains(&format!("| {variant} |"))
-            });
-            assert!(printed, "no `{measure}` line for {variant}:\n{stdout}");
+            assert!(
+                prints(&stdout, "3", measure, variant),
+                "no `{measure}` line for {variant}:\n{stdout}"
+            );
         }
     }
 }

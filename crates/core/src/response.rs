@@ -151,6 +151,11 @@ const SLOTS: [&str; 6] = [
     "id_token",
 ];
 
+/// The slot of a standard field.
+fn slot_of(key: &str) -> Option<usize> {
+    SLOTS.iter().position(|name| *name == key)
+}
+
 /// A token answer's object: the standard fields in slots, every other field in `rest`.
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct Answer {
@@ -172,7 +177,7 @@ impl Answer {
 
     /// A field by name.
     pub(crate) fn get(&self, key: &str) -> Option<&Value> {
-        match SLOTS.iter().position(|name| *name == key) {
+        match slot_of(key) {
             Some(index) => self.slots[index].as_ref(),
             None => self.rest.get(key),
         }
@@ -181,7 +186,7 @@ impl Answer {
     /// The string at `key` when it is not empty, taken out (an empty string is left in its
     /// place).
     fn take_non_empty_string(&mut self, key: &str) -> Option<String> {
-        let value = match SLOTS.iter().position(|name| *name == key) {
+        let value = match slot_of(key) {
             Some(index) => self.slots[index].as_mut(),
             None => self.rest.get_mut(key),
         };
@@ -222,7 +227,7 @@ impl<'de> serde::de::Visitor<'de> for AnswerVisitor {
         // A later field of the same name replaces an earlier one, as in `serde_json::Map`.
         while let Some(key) = map.next_key::<Key<'de>>()? {
             let value: Value = map.next_value()?;
-            match SLOTS.iter().position(|name| *name == key.0) {
+            match slot_of(&key.0) {
                 Some(index) => answer.slots[index] = Some(value),
                 None => {
                     answer.rest.insert(key.0.into_owned(), value);
