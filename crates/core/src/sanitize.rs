@@ -45,12 +45,40 @@ pub(crate) struct Sanitizer {
     also_known: Option<std::sync::Arc<dyn KnownSecrets>>,
     /// Secrets this request added (its token, a code…).
     own: Vec<String>,
-    /// `known`'s and `own` together, longest first: made the first time a text is scrubbed
-    /// (most requests never scrub anything, so adding a secret stays a push).
-    merged: std::sync::OnceLock<Vec<String>>,
-    /// Literal forms to find in the text as it is (base64 forms), longest first; made from
-    /// `values` when first needed.
-    literals: std::sync::OnceLock<Vec<String>>,
+    /// What is looked for in a text, made the first time a text is scrubbed (most requests
+    /// never scrub anything, so adding a secret stays a push). Boxed: every request and API
+    /// response carries one, and one empty cell is 16 bytes where two were 64.
+    forms: std::sync::OnceLock<Box<Forms>>,
+}
+
+/// The secrets as a sanitizer looks for them.
+#[derive(Clone)]
+struct Forms {
+    /// `known`'s and `own` together, longest first.
+    values: Vec<String>,
+    /// Literal forms to find in the text as it is (base64 forms of the values and of their
+    /// encodings), longest first.
+    literals: Vec<String>,
+}
+
+/// The base64 forms of `values` and of their form and JSON encodings, at any offset; longest
+/// first.
+fn literal_forms(values: &[String]) -> Vec<String> {
+    let mut literals: Vec<String> = Vec::new();
+    for secret in values {
+        let form: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+        let json = serde_json::to_string(secret).unwrap_or_default();
+        let json = json.trim_matches('"').to_owned();
+        for encoded in [secret.clone(), form, json] {
+            for literal in base64_forms(encoded.as_bytes()) {
+                if literal.len() >= MIN_SECRET_LEN && !literals.contains(&literal) {
+                    literals.push(literal);
+                }
+            }
+        }
+    }
+    literals.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    literals
 }
 
 /// Something that knows secrets a sanitizer must scrub (a client: its secret, in the forms it
@@ -78,8 +106,7 @@ impl Sanitizer {
     /// scrubbed).
     pub(crate) fn also_knowing(mut self, more: std::sync::Arc<dyn KnownSecrets>) -> Sanitizer {
         self.also_known = Some(more);
-        self.merged = std::sync::OnceLock::new();
-        self.literals = std::sync::OnceLock::new();
+        self.forms = std::sync::OnceLock::new();
         self
     }
 
@@ -89,45 +116,32 @@ impl Sanitizer {
             return;
         }
         self.own.push(secret.to_owned());
-        self.merged = std::sync::OnceLock::new();
-        self.literals = std::sync::OnceLock::new();
+        self.forms = std::sync::OnceLock::new();
     }
 
     /// Every known secret, longest first.
     fn values(&self) -> &[String] {
-        self.merged.get_or_init(|| {
-            let mut all = self.own.clone();
-            let sources = self.known.iter().chain(&self.also_known);
-            for secret in sources.flat_map(|known| known.known_secrets()) {
-                if secret.len() >= MIN_SECRET_LEN && !all.contains(&secret) {
-                    all.push(secret);
-                }
-            }
-            all.sort_by_key(|v| std::cmp::Reverse(v.len()));
-            all
-        })
+        &self.forms().values
     }
 
     /// The base64 forms of every secret, and of the forms it takes in a request body, at any
     /// offset; longest first.
     fn literals(&self) -> &[String] {
-        self.literals.get_or_init(|| {
-            let mut literals: Vec<String> = Vec::new();
-            for secret in self.values() {
-                let form: String =
-                    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
-                let json = serde_json::to_string(secret).unwrap_or_default();
-                let json = json.trim_matches('"').to_owned();
-                for encoded in [secret.clone(), form, json] {
-                    for literal in base64_forms(encoded.as_bytes()) {
-                        if literal.len() >= MIN_SECRET_LEN && !literals.contains(&literal) {
-                            literals.push(literal);
-                        }
-                    }
+        &self.forms().literals
+    }
+
+    fn forms(&self) -> &Forms {
+        self.forms.get_or_init(|| {
+            let mut values = self.own.clone();
+            let sources = self.known.iter().chain(&self.also_known);
+            for secret in sources.flat_map(|known| known.known_secrets()) {
+                if secret.len() >= MIN_SECRET_LEN && !values.contains(&secret) {
+                    values.push(secret);
                 }
             }
-            literals.sort_by_key(|v| std::cmp::Reverse(v.len()));
-            literals
+            values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+            let literals = literal_forms(&values);
+            Box::new(Forms { values, literals })
         })
     }
 
