@@ -410,7 +410,7 @@ impl Transport {
         Box::pin(self.send_unboxed(request, policy, cap))
     }
 
-    async fn send_unboxed(
+    pub(crate) async fn send_unboxed(
         &self,
         request: &mut PreparedRequest,
         policy: RetryPolicy,

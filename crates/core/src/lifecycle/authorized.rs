@@ -69,7 +69,7 @@ impl AuthorizedClient {
         // A scope of its own: the refused response is not kept in this future across the
         // refresh and the second request.
         {
-            let response = self.client.send_api_shared(&token, request).await?;
+            let response = self.client.send_api_shared(&token, request)?.await?;
             if !response.is_unauthorized() {
                 return Ok(response);
             }
@@ -80,7 +80,7 @@ impl AuthorizedClient {
             );
         }
         let fresh = self.manager.refresh_rejected(token.access_token()).await?;
-        self.client.send_api_shared(&fresh, request).await
+        self.client.send_api_shared(&fresh, request)?.await
     }
 
     /// Sends `request` and parses a successful JSON answer; any other status is an
