@@ -253,6 +253,11 @@ pub(crate) struct BufferedResponse {
 }
 
 impl BufferedResponse {
+    /// Whether the status says that trying again later may succeed (5xx, 429).
+    fn is_transient(&self) -> bool {
+        self.status >= 500 || self.status == 429
+    }
+
     /// A header as text, when present and visible ASCII.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -421,11 +426,6 @@ impl Transport {
             RetryPolicy::Never => 1,
             _ => self.options.max_attempts.max(1),
         };
-        let timeout = |attempts| Error::Timeout {
-            vendor: self.vendor.clone(),
-            endpoint: request.endpoint.as_str().into(),
-            attempts,
-        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -448,33 +448,60 @@ impl Transport {
             )
             .await
             {
+                // The common case, decided here; everything else is in `after_attempt`, out of
+                // the way of the code every request runs.
+                Ok(Ok(response)) if !more || !response.is_transient() => return Ok(response),
                 Ok(outcome) => outcome,
-                Err(_) if attempt_deadline >= deadline => return Err(timeout(attempt)),
+                Err(_) if attempt_deadline >= deadline => Err(AttemptError::Deadline),
                 Err(_) => Err(AttemptError::TimedOut),
             };
-            let wait = self.retry_wait(&outcome, policy, attempt);
-            let fits = |wait: Duration| Instant::now() + wait < deadline;
-            match wait {
-                Some(wait) if more && fits(wait) => {
-                    tracing::debug!(
-                        vendor = &*self.vendor,
-                        endpoint = request.endpoint,
-                        attempt,
-                        wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
-                        "retrying"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                _ => {
-                    return outcome.map_err(|err| match err {
-                        AttemptError::Send(err) | AttemptError::Body(err) => {
-                            self.transport_error(&request.endpoint, err, attempt)
-                        }
-                        AttemptError::Refused(err) => err,
-                        AttemptError::TimedOut => timeout(attempt),
-                    });
-                }
+            match self.after_attempt(outcome, request, policy, attempt, more, deadline) {
+                AfterAttempt::Retry(wait) => tokio::time::sleep(wait).await,
+                AfterAttempt::Done(result) => return result,
             }
+        }
+    }
+
+    /// What follows an attempt that did not simply succeed: the wait before the next attempt,
+    /// or the answer or error to return.
+    #[cold]
+    #[inline(never)]
+    fn after_attempt(
+        &self,
+        outcome: Result<BufferedResponse, AttemptError>,
+        request: &PreparedRequest,
+        policy: RetryPolicy,
+        attempt: u32,
+        more: bool,
+        deadline: Instant,
+    ) -> AfterAttempt {
+        let timeout = || Error::Timeout {
+            vendor: self.vendor.clone(),
+            endpoint: request.endpoint.as_str().into(),
+            attempts: attempt,
+        };
+        if let Err(AttemptError::Deadline) = outcome {
+            return AfterAttempt::Done(Err(timeout()));
+        }
+        let fits = |wait: Duration| Instant::now() + wait < deadline;
+        match self.retry_wait(&outcome, policy, attempt) {
+            Some(wait) if more && fits(wait) => {
+                tracing::debug!(
+                    vendor = &*self.vendor,
+                    endpoint = request.endpoint,
+                    attempt,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "retrying"
+                );
+                AfterAttempt::Retry(wait)
+            }
+            _ => AfterAttempt::Done(outcome.map_err(|err| match err {
+                AttemptError::Send(err) | AttemptError::Body(err) => {
+                    self.transport_error(&request.endpoint, err, attempt)
+                }
+                AttemptError::Refused(err) => err,
+                AttemptError::TimedOut | AttemptError::Deadline => timeout(),
+            })),
         }
     }
 
@@ -500,10 +527,9 @@ impl Transport {
             Err(AttemptError::Body(_) | AttemptError::TimedOut) => {
                 (policy == RetryPolicy::Idempotent).then(|| self.backoff(attempt))
             }
-            Err(AttemptError::Refused(_)) => None,
+            Err(AttemptError::Refused(_) | AttemptError::Deadline) => None,
             Ok(response) => {
-                let transient = response.status >= 500 || response.status == 429;
-                if transient && policy == RetryPolicy::Idempotent {
+                if response.is_transient() && policy == RetryPolicy::Idempotent {
                     match retry_after(&response.headers) {
                         Some(wait) if wait > MAX_RETRY_AFTER => None,
                         Some(wait) => Some(wait),
@@ -621,12 +647,22 @@ impl Transport {
 enum AttemptError {
     /// No complete answer within the attempt's time (`request_timeout`).
     TimedOut,
+    /// No complete answer before the operation's deadline: not retried.
+    Deadline,
     /// The request could not be sent, or no response came.
     Send(reqwest::Error),
     /// The body could not be read.
     Body(reqwest::Error),
     /// The exchange was refused by the engine.
     Refused(Error),
+}
+
+/// What follows an attempt that did not simply succeed.
+enum AfterAttempt {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// The operation's answer or error.
+    Done(Result<BufferedResponse, Error>),
 }
 
 /// A `Retry-After` in either of its forms (RFC 9110 §10.2.3): seconds, or an HTTP date (a date
