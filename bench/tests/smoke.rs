@@ -62,6 +62,11 @@ fn the_smallest_run_prints_every_row() {
         ("3", "client_credentials exchanges", "raw reqwest"),
         ("4", "API GETs", "oauth-clients AuthorizedClient::send"),
         ("4", "API GETs", "raw reqwest"),
+        (
+            "4",
+            "API GETs",
+            "raw reqwest in a 15 s tokio::time::timeout",
+        ),
         ("3", "CPU per exchange", "oauth-clients"),
         ("3", "CPU per exchange", "raw reqwest"),
         (
