@@ -117,13 +117,15 @@ impl Report {
         Ok(())
     }
 
-    /// The table, in Markdown, one group of lines per measure: median, spread (min–max) and
-    /// the ratio of each median to the measure's first line (oauth-clients in rows 1, 3 and 4,
-    /// `access_token()` in row 2, the memory store in row 5).
+    /// The table, in Markdown, one group of lines per measure: median, spread (min–max), the
+    /// ratio of each median to the measure's first line (oauth-clients in rows 1, 3 and 4,
+    /// `access_token()` in row 2, the memory store in row 5), and the paired ratio: the median
+    /// (and range) of the round-by-round ratios to the first line, each taken from two runs
+    /// made one after the other, so that the machine's slow drifts cancel out.
     pub fn markdown(&self) -> String {
         let mut out = String::from(
-            "| # | measure | variant | median | spread (min–max) | vs first line |\n\
-             |---|---|---|---:|---:|---:|\n",
+            "| # | measure | variant | median | spread (min–max) | vs first line | paired \
+             (min–max) |\n|---|---|---|---:|---:|---:|---:|\n",
         );
         let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (at, line) in self.lines.iter().enumerate() {
@@ -132,9 +134,20 @@ impl Report {
         let mut lines: Vec<&Line> = self.lines.iter().collect();
         lines.sort_by_key(|l| (l.row, first_seen[l.measure.as_str()]));
         let mut first_of: BTreeMap<&str, f64> = BTreeMap::new();
+        let mut first_samples: BTreeMap<&str, &[f64]> = BTreeMap::new();
         for line in lines {
             let median = median(&line.samples);
             let base = *first_of.entry(line.measure.as_str()).or_insert(median);
+            let base_samples = *first_samples
+                .entry(line.measure.as_str())
+                .or_insert(&line.samples);
+            let paired = match paired_ratios(&line.samples, base_samples) {
+                Some(ratios) => {
+                    let (min, max) = spread(&ratios);
+                    format!("{:.2}× ({min:.2}–{max:.2})", self::median(&ratios))
+                }
+                None => "–".to_owned(),
+            };
             let ratio = if base > 0.0 {
                 format!("{:.2}×", median / base)
             } else {
@@ -146,7 +159,7 @@ impl Report {
             };
             let (min, max) = spread(&line.samples);
             out.push_str(&format!(
-                "| {} | {} ({}, {direction}) | {} | {} | {}–{} | {ratio} |\n",
+                "| {} | {} ({}, {direction}) | {} | {} | {}–{} | {ratio} | {paired} |\n",
                 line.row,
                 line.measure,
                 line.unit,
@@ -158,6 +171,15 @@ impl Report {
         }
         out
     }
+}
+
+/// Round by round, `samples[i] / base[i]`; `None` unless both have a sample for every round
+/// and no base sample is zero.
+fn paired_ratios(samples: &[f64], base: &[f64]) -> Option<Vec<f64>> {
+    if samples.is_empty() || samples.len() != base.len() || base.contains(&0.0) {
+        return None;
+    }
+    Some(samples.iter().zip(base).map(|(s, b)| s / b).collect())
 }
 
 fn median(samples: &[f64]) -> f64 {
@@ -191,5 +213,38 @@ fn figure(value: f64) -> String {
         format!("{value:.2}")
     } else {
         format!("{value:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paired_ratios_divide_round_by_round() {
+        assert_eq!(
+            paired_ratios(&[20.0, 33.0, 10.0], &[10.0, 30.0, 10.0]),
+            Some(vec![2.0, 1.1, 1.0])
+        );
+        assert_eq!(paired_ratios(&[1.0], &[1.0, 2.0]), None);
+        assert_eq!(paired_ratios(&[1.0], &[0.0]), None);
+        assert_eq!(paired_ratios(&[], &[]), None);
+    }
+
+    #[test]
+    fn the_table_shows_the_paired_ratio_beside_the_ratio_of_medians() {
+        let mut report = Report::default();
+        let measure = Measure::new("3", "exchanges", "per s", Better::Higher);
+        // The third round ran while the machine was busy with something else: the medians
+        // say 0.75x, the rounds say 1.10x twice and 0.50x once.
+        for (first, second) in [(100.0, 110.0), (200.0, 220.0), (300.0, 150.0)] {
+            report.add(&measure, "a", first);
+            report.add(&measure, "b", second);
+        }
+        let table = report.markdown();
+        let b = table.lines().find(|l| l.contains("| b |")).unwrap();
+        assert!(b.contains("| 0.75× | 1.10× (0.50–1.10) |"), "{table}");
+        let a = table.lines().find(|l| l.contains("| a |")).unwrap();
+        assert!(a.contains("| 1.00× | 1.00× (1.00–1.00) |"), "{table}");
     }
 }
