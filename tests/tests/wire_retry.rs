@@ -146,6 +146,30 @@ async fn a_code_exchange_is_not_retried_after_a_timeout() {
 }
 
 #[tokio::test]
+async fn the_operation_deadline_ends_the_retries() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_raw(OK, "application/json")
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&server)
+        .await;
+    // Each attempt may take 10 s, the whole operation 1 s: the first attempt meets the
+    // deadline, and no second attempt is made although three are allowed.
+    let options = options_for(&server, &["login.procore.com"])
+        .request_timeout(Duration::from_secs(10))
+        .deadline(Duration::from_secs(1))
+        .max_attempts(3);
+    let client = Client::with_options(provider("procore"), config(), options).unwrap();
+    let err = client.client_credentials().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { attempts: 1, .. }), "{err}");
+    assert_eq!(requests(&server).await.len(), 1);
+}
+
+#[tokio::test]
 async fn retries_can_be_turned_off() {
     let server = MockServer::start().await;
     mount_failures(&server, 500, 1, None).await;

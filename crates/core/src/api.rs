@@ -531,9 +531,10 @@ impl Client {
     }
 
     /// Prepares the request now, and returns one boxed future that owns it and the HTTP
-    /// exchange's state: the caller's future holds a pointer, not both, and the exchange costs
-    /// one allocation instead of two (see `Transport::send`). The request is moved into the
-    /// future as it is (a `Result` moved in and unwrapped there would take two slots).
+    /// exchange's state (in place of the box `Transport::send` makes): the caller's future
+    /// holds a pointer, not the prepared request besides. The request is moved into the future
+    /// as it is (a `Result` moved in and unwrapped there would take two slots, and the box
+    /// would outgrow the allocator's per-thread cache).
     fn send_api_with<'a>(
         &'a self,
         token: &Token,
