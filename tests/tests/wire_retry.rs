@@ -116,18 +116,24 @@ async fn a_code_exchange_is_not_retried_once_sent() {
     assert_eq!(requests(&server).await.len(), 1, "the code is sent once");
 }
 
-#[tokio::test]
-async fn a_code_exchange_is_not_retried_after_a_timeout() {
+/// A server whose token endpoint answers successfully, after `delay`.
+async fn slow_token_endpoint(delay: Duration) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_raw(OK, "application/json")
-                .set_delay(Duration::from_secs(2)),
+                .set_delay(delay),
         )
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_code_exchange_is_not_retried_after_a_timeout() {
+    let server = slow_token_endpoint(Duration::from_secs(2)).await;
     let mut options = options_for(&server, &["login.procore.com"]);
     options = options.request_timeout(Duration::from_millis(200));
     let client = Client::with_options(provider("procore"), config(), options).unwrap();
@@ -147,16 +153,7 @@ async fn a_code_exchange_is_not_retried_after_a_timeout() {
 
 #[tokio::test]
 async fn the_operation_deadline_ends_the_retries() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_raw(OK, "application/json")
-                .set_delay(Duration::from_secs(5)),
-        )
-        .mount(&server)
-        .await;
+    let server = slow_token_endpoint(Duration::from_secs(5)).await;
     // Each attempt may take 10 s, the whole operation 1 s: the first attempt meets the
     // deadline, and no second attempt is made although three are allowed.
     let options = options_for(&server, &["login.procore.com"])
