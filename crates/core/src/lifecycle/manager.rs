@@ -351,6 +351,14 @@ impl TokenManager {
         &self.inner.key
     }
 
+    /// The client this manager's tokens come from, unless they come from another source.
+    pub(crate) fn client(&self) -> Option<&Client> {
+        match &self.inner.source {
+            Source::Client(client) => Some(client),
+            Source::Other(_) => None,
+        }
+    }
+
     /// The key as the store sees it.
     #[doc(hidden)]
     pub fn storage_key(&self) -> &str {

@@ -2,6 +2,7 @@
 //! top of it.
 
 mod authorized;
+mod buckets;
 mod key;
 mod manager;
 mod source;

@@ -1,12 +1,13 @@
 //! Many tenants in one process: tokens by vendor, tenant, client, subject and scopes, from
 //! clients and managers made on first use, kept within a bound.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
 use super::authorized::AuthorizedClient;
+use super::buckets::{Buckets, Writer};
 use super::key::KeyParts;
 use super::manager::{ManagerOptions, TokenManager};
 use crate::client::Client;
@@ -99,8 +100,8 @@ impl TenantsBuilder {
                 manager_options: self.manager_options,
                 max_managers: self.max_managers,
                 idle_ms: u64::try_from(self.idle.as_millis()).unwrap_or(u64::MAX),
-                clients: RwLock::new(Buckets::default()),
-                managers: RwLock::new(Buckets::default()),
+                clients: Buckets::new(),
+                managers: Buckets::new(),
             }),
         }
     }
@@ -149,77 +150,22 @@ struct Inner {
     idle_ms: u64,
     /// Clients by the hash of their token key's parts without a subject: one per vendor and
     /// configuration.
-    clients: RwLock<Buckets<Client>>,
-    /// Read-locked on the hot path (the last use is an atomic), so tasks on several threads
-    /// find their tenants at once.
-    managers: RwLock<Buckets<Entry>>,
-}
-
-/// Clients or managers by the hash of their token key's parts, those whose hashes collide side
-/// by side: found without building a key (a lookup on every call hashes a few strings, no
-/// SHA-256).
-struct Buckets<T> {
-    buckets: HashMap<u64, Vec<T>>,
-    count: usize,
-}
-
-impl<T> Default for Buckets<T> {
-    fn default() -> Buckets<T> {
-        Buckets {
-            buckets: HashMap::new(),
-            count: 0,
-        }
-    }
-}
-
-impl<T> Buckets<T> {
-    /// The value of hash `hash` that `is` accepts.
-    fn find(&self, hash: u64, is: impl FnMut(&&T) -> bool) -> Option<&T> {
-        self.buckets.get(&hash)?.iter().find(is)
-    }
-
-    fn insert(&mut self, hash: u64, value: T) {
-        self.buckets.entry(hash).or_default().push(value);
-        self.count += 1;
-    }
-
-    /// Removes the values of hash `hash` that `gone` accepts; returns how many.
-    fn remove(&mut self, hash: u64, mut gone: impl FnMut(&T) -> bool) -> usize {
-        let Some(bucket) = self.buckets.get_mut(&hash) else {
-            return 0;
-        };
-        let before = bucket.len();
-        bucket.retain(|value| !gone(value));
-        let removed = before - bucket.len();
-        if bucket.is_empty() {
-            self.buckets.remove(&hash);
-        }
-        self.count -= removed;
-        removed
-    }
-
-    /// Keeps the values `keep` accepts.
-    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
-        self.buckets.retain(|_, bucket| {
-            bucket.retain(&mut keep);
-            !bucket.is_empty()
-        });
-        self.count = self.buckets.values().map(Vec::len).sum();
-    }
-
-    fn len(&self) -> usize {
-        self.count
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &T> {
-        self.buckets.values().flatten()
-    }
+    clients: Buckets<Client>,
+    /// Managers by the hash of their token key's parts, read without a lock on the hot path
+    /// (the last use is an atomic), so tasks on several threads find their tenants at once.
+    managers: Buckets<Entry>,
 }
 
 impl Buckets<Entry> {
-    /// The entry of the manager whose key is made of `parts` (of hash `hash`).
-    fn get(&self, hash: u64, parts: &KeyParts<'_>) -> Option<&Entry> {
-        self.find(hash, |entry| parts.matches(entry.manager.key()))
+    /// `read` applied to the entry of the manager whose key is made of `parts` (of hash
+    /// `hash`).
+    fn read_entry<R>(
+        &self,
+        hash: u64,
+        parts: &KeyParts<'_>,
+        read: impl FnOnce(&Entry) -> R,
+    ) -> Option<R> {
+        self.read(hash, |entry| parts.matches(entry.manager.key()), read)
     }
 }
 
@@ -227,6 +173,16 @@ struct Entry {
     manager: TokenManager,
     /// Unix ms of the last use (to the second: see [`Entry::touch`]).
     used: AtomicU64,
+}
+
+/// A copy for a bucket that changes (its hash collides with another key's).
+impl Clone for Entry {
+    fn clone(&self) -> Entry {
+        Entry {
+            manager: self.manager.clone(),
+            used: AtomicU64::new(self.used.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl Entry {
@@ -267,17 +223,19 @@ impl Tenants {
     }
 
     /// A valid access token for `tenant` (cached, refreshed, or fetched once). A cached one is
-    /// read under a shared lock, without cloning the manager.
+    /// read without a lock and without cloning the manager.
     pub async fn access_token(&self, tenant: &Tenant) -> Result<AccessToken, Error> {
         let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
-        let cached = read(&self.inner.managers)
-            .get(parts.hash_value(), &parts)
-            .and_then(|entry| {
+        let cached = self
+            .inner
+            .managers
+            .read_entry(parts.hash_value(), &parts, |entry| {
                 entry.touch(coarse_now_unix_ms());
                 entry
                     .manager
                     .with_cached_token(|token| token.access_token().clone())
-            });
+            })
+            .flatten();
         match cached {
             Some(token) => Ok(token),
             None => self.manager(tenant)?.access_token().await,
@@ -302,16 +260,19 @@ impl Tenants {
         let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
         let hash = parts.hash_value();
         let now = now_unix_ms();
-        if let Some(entry) = read(&self.inner.managers).get(hash, &parts) {
+        let found = |entry: &Entry| {
             entry.touch(now);
-            return Ok(entry.manager.clone());
+            entry.manager.clone()
+        };
+        if let Some(manager) = self.inner.managers.read_entry(hash, &parts, found) {
+            return Ok(manager);
         }
-        // Built outside the lock: building a client checks its variables and options.
+        // Built before taking the writer's turn: building a client checks its variables and
+        // options.
         let client = self.client(tenant)?;
-        let mut managers = write(&self.inner.managers);
-        if let Some(entry) = managers.get(hash, &parts) {
-            entry.touch(now);
-            return Ok(entry.manager.clone());
+        let mut managers = self.inner.managers.writer();
+        if let Some(manager) = self.inner.managers.read_entry(hash, &parts, found) {
+            return Ok(manager);
         }
         if managers.len() >= self.inner.max_managers {
             self.shed(&mut managers, now);
@@ -341,20 +302,31 @@ impl Tenants {
     pub fn forget(&self, tenant: &Tenant) -> bool {
         let parts = KeyParts::new(&tenant.provider, &tenant.config, tenant.subject.as_deref());
         let hash = parts.hash_value();
-        let forgotten = write(&self.inner.managers)
-            .remove(hash, |entry| parts.matches(entry.manager.key()))
-            > 0;
+        let mut managers = self.inner.managers.writer();
+        let forgotten = managers.remove(hash, |entry| parts.matches(entry.manager.key())) > 0;
         let client_parts = KeyParts::new(&tenant.provider, &tenant.config, None);
-        write(&self.inner.clients).remove(client_parts.hash_value(), |client| {
+        let client_hash = client_parts.hash_value();
+        let mut clients = self.inner.clients.writer();
+        let same = |client: &&Client| {
             KeyParts::new(client.provider(), client.config(), None) == client_parts
-                && Arc::strong_count(&client.inner) == 1
-        });
+        };
+        if let Some(client) = self.inner.clients.find(client_hash, same) {
+            // Asked of every manager: forgetting is rare, and another subject's may share it.
+            let mut in_use = false;
+            managers.for_each(|entry| {
+                in_use |= (entry.manager.client())
+                    .is_some_and(|own| Arc::ptr_eq(&own.inner, &client.inner));
+            });
+            if !in_use {
+                clients.remove(client_hash, |kept| Arc::ptr_eq(&kept.inner, &client.inner));
+            }
+        }
         forgotten
     }
 
     /// How many managers are kept.
     pub fn len(&self) -> usize {
-        read(&self.inner.managers).len()
+        self.inner.managers.len()
     }
 
     /// Whether no manager is kept.
@@ -368,15 +340,21 @@ impl Tenants {
     pub fn evict_idle(&self) -> usize {
         let now = now_unix_ms();
         let idle_ms = self.inner.idle_ms;
-        let dropped = {
-            let mut managers = write(&self.inner.managers);
-            let before = managers.len();
+        let mut managers = self.inner.managers.writer();
+        let dropped =
             managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
-            before - managers.len()
-        };
         if dropped > 0 {
-            // A client only this map holds serves no manager any more.
-            write(&self.inner.clients).retain(|client| Arc::strong_count(&client.inner) > 1);
+            // The clients no kept manager uses go too.
+            let mut in_use = HashSet::new();
+            managers.for_each(|entry| {
+                if let Some(client) = entry.manager.client() {
+                    in_use.insert(Arc::as_ptr(&client.inner));
+                }
+            });
+            self.inner
+                .clients
+                .writer()
+                .retain(|client| in_use.contains(&Arc::as_ptr(&client.inner)));
         }
         dropped
     }
@@ -388,33 +366,31 @@ impl Tenants {
         let hash = parts.hash_value();
         let same =
             |client: &&Client| KeyParts::new(client.provider(), client.config(), None) == parts;
-        if let Some(client) = read(&self.inner.clients).find(hash, same) {
-            return Ok(client.clone());
+        if let Some(client) = self.inner.clients.find(hash, same) {
+            return Ok(client);
         }
         let client = Client::with_options(
             tenant.provider.clone(),
             tenant.config.clone(),
             self.inner.client_options.clone(),
         )?;
-        let mut clients = write(&self.inner.clients);
-        if let Some(existing) = clients.find(hash, same) {
-            return Ok(existing.clone());
+        let mut clients = self.inner.clients.writer();
+        if let Some(existing) = self.inner.clients.find(hash, same) {
+            return Ok(existing);
         }
         clients.insert(hash, client.clone());
         Ok(client)
     }
 
     /// Makes room: drops the idle, else the least recently used tenth.
-    fn shed(&self, managers: &mut Buckets<Entry>, now: u64) {
+    fn shed(&self, managers: &mut Writer<'_, Entry>, now: u64) {
         let idle_ms = self.inner.idle_ms;
         managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
         if managers.len() < self.inner.max_managers {
             return;
         }
-        let mut uses: Vec<u64> = managers
-            .iter()
-            .map(|e| e.used.load(Ordering::Relaxed))
-            .collect();
+        let mut uses: Vec<u64> = Vec::with_capacity(managers.len());
+        managers.for_each(|e| uses.push(e.used.load(Ordering::Relaxed)));
         let excess = managers.len() + 1 - self.inner.max_managers;
         let drop = excess.max(self.inner.max_managers / 10).min(uses.len());
         if drop == 0 {
@@ -434,15 +410,4 @@ impl Tenants {
             used >= cutoff
         });
     }
-}
-
-/// Locks that a panic elsewhere does not make unusable (the maps stay consistent: every
-/// change is one insert or remove).
-fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
-    lock.write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
