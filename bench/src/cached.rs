@@ -32,6 +32,31 @@ pub struct Readers {
     pub swap: Arc<ArcSwap<Token>>,
 }
 
+impl Readers {
+    /// A manager with a token, 1,000 tenants with theirs (the 501st is read), and the
+    /// manager's token in an `ArcSwap`, all from the local server at `base_url`.
+    pub async fn new(base_url: &str) -> BenchResult<Readers> {
+        let provider = crate::peers::provider(base_url)?;
+        let manager = TokenManager::new(crate::peers::project_client(&provider, 1_000_000)?);
+        let swap = Arc::new(ArcSwap::new(manager.token().await?));
+        let tenants = Tenants::default();
+        for n in 0..1_000 {
+            let tenant = Tenant::new(
+                provider.clone(),
+                crate::peers::project_config(2_000_000 + n),
+            );
+            tenants.access_token(&tenant).await?;
+        }
+        let tenant = Tenant::new(provider, crate::peers::project_config(2_000_500));
+        Ok(Readers {
+            manager,
+            tenants,
+            tenant,
+            swap,
+        })
+    }
+}
+
 /// Runs one round: every variant on 1 and 2 threads, `calls` calls per thread.
 pub fn round(
     report: &mut Report,

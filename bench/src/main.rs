@@ -16,8 +16,8 @@
 //! 4. authorized API GETs per second, 16 in flight, and their CPU time likewise;
 //! 5. a store's cost per token put + get with 100, 1,000 and 10,000 tokens stored.
 //!
-//! `--only exchanges|api-gets|tenants VARIANT [COUNT]` runs one variant of row 1, 3 or 4 alone
-//! (for a profiler). `--interleaved exchanges|api-gets|tenants ROUNDS [COUNT]` runs `--only`
+//! `--only tenants|cached|exchanges|api-gets VARIANT [COUNT]` runs one variant of row 1, 2, 3
+//! or 4 alone (for a profiler). `--interleaved ROW ROUNDS [COUNT]` runs `--only`
 //! for each variant of the row in turn, a fresh process each time, and prints the table of
 //! their medians.
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
@@ -32,10 +32,6 @@ mod stores;
 mod tenants;
 
 use std::process::ExitCode;
-use std::sync::Arc;
-
-use arc_swap::ArcSwap;
-use oauth_clients_core::{Tenant, Tenants, TokenManager};
 
 use crate::peers::BenchResult;
 use crate::report::Report;
@@ -110,21 +106,7 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
         .build()?;
     let (setup, readers, seeded) = runtime.block_on(async {
         let setup = http::Setup::new(&base_url).await?;
-        let provider = peers::provider(&base_url)?;
-        let manager = TokenManager::new(peers::project_client(&provider, 1_000_000)?);
-        let swap = Arc::new(ArcSwap::new(manager.token().await?));
-        let tenants = Tenants::default();
-        for n in 0..1_000 {
-            let tenant = Tenant::new(provider.clone(), peers::project_config(2_000_000 + n));
-            tenants.access_token(&tenant).await?;
-        }
-        let tenant = Tenant::new(provider.clone(), peers::project_config(2_000_500));
-        let readers = cached::Readers {
-            manager,
-            tenants,
-            tenant,
-            swap,
-        };
+        let readers = cached::Readers::new(&base_url).await?;
         let mut seeded = Vec::new();
         for kind in stores::VARIANTS {
             for &tenants in sizes.store_tenants {
@@ -165,12 +147,27 @@ fn run(sizes: &Sizes) -> BenchResult<String> {
     ))
 }
 
-/// One variant of row 1, 3 or 4 alone, for a profiler: `--only exchanges|api-gets|tenants
-/// VARIANT [COUNT]` (a variant as the table names it; 50,000 calls or 10,000 tenants by
-/// default), its figures printed.
+/// One variant of row 1, 2, 3 or 4 alone, for a profiler: `--only
+/// tenants|cached|exchanges|api-gets VARIANT [COUNT]` (a variant as the table names it; by
+/// default 10,000 tenants, 5,000,000 cached reads per thread, or 50,000 calls), its figures
+/// printed.
 fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<Report> {
     let server = server::Server::start()?;
     let base_url = server.base_url();
+    if row == "cached" {
+        let Some(&variant) = cached::VARIANTS.iter().find(|v| **v == variant) else {
+            return Err(format!("no variant {variant}").into());
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let readers = runtime.block_on(cached::Readers::new(&base_url))?;
+        let calls = count.map_or(FULL.cached_calls, |count| count as u64);
+        let mut report = Report::default();
+        cached::round(&mut report, &readers, calls, &[variant])?;
+        return Ok(report);
+    }
     if row == "tenants" {
         let Some(&variant) = tenants::VARIANTS.iter().find(|v| **v == variant) else {
             return Err(format!("no variant {variant}").into());
@@ -199,7 +196,7 @@ fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<Report> {
         match row {
             "exchanges" => http::exchanges(&mut report, &setup, count, &[variant]).await?,
             "api-gets" => http::api_gets(&mut report, &setup, count, &[variant]).await?,
-            _ => return Err(format!("no row {row} (exchanges, api-gets, tenants)").into()),
+            _ => return Err(unknown_row(row)),
         }
         Ok(report)
     })
@@ -211,9 +208,14 @@ fn row_variants(row: &str) -> BenchResult<Vec<&'static str>> {
         // The bare process is the floor of the full run's row 1, not a contender.
         "tenants" => Ok(tenants::VARIANTS[..tenants::VARIANTS.len() - 1].to_vec()),
         "exchanges" => Ok(http::EXCHANGE_VARIANTS.to_vec()),
+        "cached" => Ok(cached::VARIANTS.to_vec()),
         "api-gets" => Ok(http::API_VARIANTS.to_vec()),
-        _ => Err(format!("no row {row} (exchanges, api-gets, tenants)").into()),
+        _ => Err(unknown_row(row)),
     }
+}
+
+fn unknown_row(row: &str) -> Box<dyn std::error::Error + Send + Sync> {
+    format!("no row {row} (tenants, cached, exchanges, api-gets)").into()
 }
 
 /// Runs `--only ROW VARIANT [COUNT]` for each variant of `row` in turn, `rounds` times, each in

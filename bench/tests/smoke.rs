@@ -100,3 +100,20 @@ fn an_interleaved_row_prints_every_variant() {
         }
     }
 }
+
+#[test]
+fn row_2_runs_alone_on_one_and_two_threads() {
+    let variant = "oauth-clients Tenants::access_token(), 1,000 tenants";
+    let stdout = run_bench(&["--only", "cached", variant, "1000"]);
+    for threads in ["1 thread(s)", "2 thread(s)"] {
+        let measure = format!("cached read, {threads}");
+        assert!(
+            prints(&stdout, "2", &measure, variant),
+            "no `{measure}` line:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains("ArcSwap"),
+        "only the asked variant runs:\n{stdout}"
+    );
+}
