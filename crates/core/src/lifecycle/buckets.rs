@@ -92,10 +92,8 @@ impl<T: Clone + Send + Sync> Writer<'_, T> {
             .cloned()
             .collect();
         let removed = bucket.len() - kept.len();
-        if kept.is_empty() {
-            map.remove(&hash);
-        } else if removed > 0 {
-            map.insert(hash, kept);
+        if removed > 0 {
+            keep_only(&map, hash, kept);
         }
         *self.count -= removed;
         removed
@@ -105,7 +103,7 @@ impl<T: Clone + Send + Sync> Writer<'_, T> {
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) -> usize {
         let map = self.buckets.map.pin();
         // Worked out first and applied after, so the table does not change under its iterator.
-        let mut changes: Vec<(u64, Option<Box<[T]>>)> = Vec::new();
+        let mut changes: Vec<(u64, Box<[T]>)> = Vec::new();
         let mut removed = 0;
         for (&hash, bucket) in map.iter() {
             let kept: Box<[T]> = match &bucket[..] {
@@ -118,13 +116,10 @@ impl<T: Clone + Send + Sync> Writer<'_, T> {
                 continue;
             }
             removed += bucket.len() - kept.len();
-            changes.push((hash, (!kept.is_empty()).then_some(kept)));
+            changes.push((hash, kept));
         }
         for (hash, kept) in changes {
-            match kept {
-                Some(kept) => map.insert(hash, kept),
-                None => map.remove(&hash),
-            };
+            keep_only(&map, hash, kept);
         }
         *self.count -= removed;
         removed
@@ -134,6 +129,21 @@ impl<T: Clone + Send + Sync> Writer<'_, T> {
     pub(crate) fn for_each(&self, f: impl FnMut(&T)) {
         let map = self.buckets.map.pin();
         map.values().flatten().for_each(f);
+    }
+}
+
+/// Makes `kept` the bucket of hash `hash`; an empty one goes.
+fn keep_only<T, G: papaya::Guard>(
+    map: &papaya::HashMapRef<'_, u64, Box<[T]>, RandomState, G>,
+    hash: u64,
+    kept: Box<[T]>,
+) where
+    T: Send + Sync,
+{
+    if kept.is_empty() {
+        map.remove(&hash);
+    } else {
+        map.insert(hash, kept);
     }
 }
 

@@ -10,7 +10,7 @@ use super::authorized::AuthorizedClient;
 use super::buckets::{Buckets, Writer};
 use super::key::KeyParts;
 use super::manager::{ManagerOptions, TokenManager};
-use crate::client::Client;
+use crate::client::{Client, ClientInner};
 use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::secret::AccessToken;
@@ -312,12 +312,7 @@ impl Tenants {
         };
         if let Some(client) = self.inner.clients.find(client_hash, same) {
             // Asked of every manager: forgetting is rare, and another subject's may share it.
-            let mut in_use = false;
-            managers.for_each(|entry| {
-                in_use |= (entry.manager.client())
-                    .is_some_and(|own| Arc::ptr_eq(&own.inner, &client.inner));
-            });
-            if !in_use {
+            if !clients_in_use(&managers).contains(&Arc::as_ptr(&client.inner)) {
                 clients.remove(client_hash, |kept| Arc::ptr_eq(&kept.inner, &client.inner));
             }
         }
@@ -345,12 +340,7 @@ impl Tenants {
             managers.retain(|e| now.saturating_sub(e.used.load(Ordering::Relaxed)) < idle_ms);
         if dropped > 0 {
             // The clients no kept manager uses go too.
-            let mut in_use = HashSet::new();
-            managers.for_each(|entry| {
-                if let Some(client) = entry.manager.client() {
-                    in_use.insert(Arc::as_ptr(&client.inner));
-                }
-            });
+            let in_use = clients_in_use(&managers);
             self.inner
                 .clients
                 .writer()
@@ -410,4 +400,15 @@ impl Tenants {
             used >= cutoff
         });
     }
+}
+
+/// The clients the kept managers use, by identity (a client equal to one of them is another).
+fn clients_in_use(managers: &Writer<'_, Entry>) -> HashSet<*const ClientInner> {
+    let mut in_use = HashSet::new();
+    managers.for_each(|entry| {
+        if let Some(client) = entry.manager.client() {
+            in_use.insert(Arc::as_ptr(&client.inner));
+        }
+    });
+    in_use
 }
