@@ -613,3 +613,21 @@ async fn a_panicking_refresh_is_an_error_for_every_caller_and_the_next_call_trie
         "a later call starts a new refresh"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_refresh_releases_the_lock_of_a_store_that_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(FileStore::new(dir.path().join("tokens.json")));
+    let manager = TokenManager::builder_for_source(Arc::new(PanickingSource), key())
+        .store(store)
+        .build();
+    let err = manager.access_token().await.unwrap_err();
+    assert!(err.to_string().contains("panicked"), "{err}");
+    // Without the release, this call would wait out the lock's lease (70 s) and give up.
+    let err = tokio::time::timeout(Duration::from_secs(20), manager.access_token())
+        .await
+        .expect("the lock is released soon after the panic")
+        .unwrap_err();
+    assert!(err.to_string().contains("panicked"), "{err}");
+    assert_eq!(manager.fetch_count(), 2, "the second call asked again");
+}

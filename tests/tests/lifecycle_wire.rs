@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use oauth_clients_core::secrecy::{ExposeSecret, SecretString};
 use oauth_clients_core::store::MemoryStore;
 use oauth_clients_core::{
-    ApiRequest, AuthorizedClient, Client, ClientConfig, ClientOptions, Error, Provider, Token,
-    TokenKey, TokenManager, TokenStore,
+    ApiRequest, AuthorizedClient, Client, ClientConfig, ClientOptions, Error, ManagerOptions,
+    Provider, Token, TokenKey, TokenManager, TokenStore,
 };
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -510,4 +510,102 @@ fn the_store_lock_outlives_the_longest_token_request() {
         "{:?} <= {longest_request:?}",
         manager.lock_ttl()
     );
+}
+
+/// A vendor with both the refresh token and the client credentials grants, on `server`.
+fn refreshing_vendor(server: &MockServer) -> Client {
+    let yaml = format!(
+        "id: both_vendor\nname: Both vendor\nendpoints:\n  token: {uri}/oauth/token\ngrants:\n  \
+         client_credentials: {{}}\n  refresh_token: {{}}\n",
+        uri = server.uri()
+    );
+    let provider = Provider::from_yaml_str(&yaml, "test").unwrap();
+    Client::with_options(
+        provider,
+        ClientConfig::new("c").secret(SecretString::from("s")),
+        no_retries(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_fetch_timeout_bounds_a_refused_refresh_and_the_grant_after_it_together() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_delay(Duration::from_millis(100))
+                .set_body_json(serde_json::json!({"error": "invalid_grant"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // Each request is well within the client's own deadline (15 s); the two together are not
+    // within the manager's fetch timeout.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_secs(3))
+                .set_body_json(token_json("late-token", 3600)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let manager = TokenManager::builder(refreshing_vendor(&server))
+        .store(Arc::new(MemoryStore::new()))
+        .options(ManagerOptions::default().fetch_timeout(Duration::from_secs(1)))
+        .build();
+    let expired = Token::new(
+        oauth_clients_core::AccessToken::new("expired"),
+        now() - 7200,
+        Some(now() - 3600),
+    )
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("dead-refresh")));
+    manager.set_token(expired).await.unwrap();
+    let err = manager.access_token().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    assert_eq!(manager.fetch_count(), 1);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn a_fetch_timeout_shorter_than_the_clients_deadline_cuts_the_request_off() {
+    let server = MockServer::start().await;
+    // The refresh alone takes longer than the fetch timeout (not than the client's deadline):
+    // it is cut off, and the grant is not asked.
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_delay(Duration::from_millis(1500))
+                .set_body_json(serde_json::json!({"error": "invalid_grant"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
+        .and(body_string_contains("grant_type=client_credentials"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("new", 3600)))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let manager = TokenManager::builder(refreshing_vendor(&server))
+        .store(Arc::new(MemoryStore::new()))
+        .options(ManagerOptions::default().fetch_timeout(Duration::from_millis(500)))
+        .build();
+    let expired = Token::new(
+        oauth_clients_core::AccessToken::new("expired"),
+        now() - 7200,
+        Some(now() - 3600),
+    )
+    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("dead-refresh")));
+    manager.set_token(expired).await.unwrap();
+    let err = manager.access_token().await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err}");
+    server.verify().await;
 }

@@ -244,6 +244,23 @@ pub(crate) struct PreparedRequest {
     pub(crate) sanitizer: Sanitizer,
 }
 
+tokio::task_local! {
+    /// The end of the enclosing work (see [`within_deadline`]).
+    static ENCLOSING_DEADLINE: Instant;
+}
+
+/// Runs `work` so that every transport operation it starts ends by `deadline`, or by its own
+/// deadline when that comes first; one that would start later fails at once with
+/// [`Error::Timeout`]. A token manager bounds a fetch so, which may make several requests (a
+/// refused refresh, then the grant again; keys for an ID token): with the timers the requests
+/// have anyway, instead of one more around them all.
+pub(crate) fn within_deadline<F: Future>(
+    deadline: Instant,
+    work: F,
+) -> impl Future<Output = F::Output> {
+    ENCLOSING_DEADLINE.scope(deadline, work)
+}
+
 /// A response, read up to a cap.
 pub(crate) struct BufferedResponse {
     pub(crate) status: u16,
@@ -421,7 +438,19 @@ impl Transport {
         policy: RetryPolicy,
         cap: usize,
     ) -> Result<BufferedResponse, Error> {
-        let deadline = Instant::now() + self.options.deadline;
+        let now = Instant::now();
+        let own = now + self.options.deadline;
+        let deadline = ENCLOSING_DEADLINE
+            .try_with(|enclosing| own.min(*enclosing))
+            .unwrap_or(own);
+        if deadline <= now {
+            // The enclosing work is out of time: nothing is sent.
+            return Err(Error::Timeout {
+                vendor: self.vendor.clone(),
+                endpoint: request.endpoint.as_str().into(),
+                attempts: 0,
+            });
+        }
         let max_attempts = match policy {
             RetryPolicy::Never => 1,
             _ => self.options.max_attempts.max(1),
@@ -781,6 +810,35 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn an_operation_after_the_enclosing_deadline_sends_nothing() {
+        let server = wiremock::MockServer::start().await;
+        let transport = Transport::new("v", ClientOptions::default(), None).unwrap();
+        let url = Url::parse(&format!("{}/token", server.uri())).unwrap();
+        let mut request = PreparedRequest {
+            method: Method::POST,
+            endpoint: url.to_string(),
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            sanitizer: Sanitizer::new(),
+        };
+        let past = Instant::now() - Duration::from_millis(1);
+        let sent = within_deadline(past, transport.send(&mut request, RetryPolicy::Never, 64));
+        let err = sent.await.err().unwrap();
+        assert!(matches!(err, Error::Timeout { attempts: 0, .. }), "{err}");
+        let received = server.received_requests().await.unwrap_or_default();
+        assert!(received.is_empty(), "{} requests sent", received.len());
+        // Within a deadline still ahead, the same request goes out.
+        let ahead = Instant::now() + Duration::from_secs(10);
+        let sent = within_deadline(ahead, transport.send(&mut request, RetryPolicy::Never, 64));
+        assert_eq!(sent.await.unwrap().status, 404);
+        assert_eq!(
+            server.received_requests().await.unwrap_or_default().len(),
+            1
+        );
     }
 
     #[test]

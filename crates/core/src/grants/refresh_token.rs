@@ -29,10 +29,17 @@ impl Client {
         refresh_token: &RefreshToken,
         captured: &BTreeMap<String, String>,
     ) -> Result<Token, Error> {
-        let result = match self.refresh_call(refresh_token, captured) {
-            Ok(call) => self.token_call(call).await,
-            Err(err) => Err(err),
+        // No `match` around the await: its scrutinee (the call or its error, 120 bytes and
+        // more) would be kept in this future, and in every refresh's.
+        let call = match self.refresh_call(refresh_token, captured) {
+            Ok(call) => call,
+            Err(err) => {
+                let result = Err(err);
+                crate::observe::refresh(self.vendor(), &result);
+                return result;
+            }
         };
+        let result = self.token_call(call).await;
         crate::observe::refresh(self.vendor(), &result);
         let mut token = result?;
         if token.refresh_token.is_none() {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
@@ -13,7 +14,7 @@ use futures_util::future::Shared;
 use secrecy::ExposeSecret;
 
 use super::key::TokenKey;
-use super::source::{ClientForUser, TokenSource};
+use super::source::{Actor, ClientForUser, TokenSource, fetch_with_client};
 use crate::client::Client;
 use crate::config::UserCredentials;
 use crate::error::Error;
@@ -22,6 +23,7 @@ use crate::store::{
     MemoryStore, StoreError, StoreErrorKind, TokenStore, coarse_now_unix_ms, now_unix_ms,
 };
 use crate::token::Token;
+use crate::transport::within_deadline;
 
 /// Settings of a [`TokenManager`].
 #[derive(Debug, Clone)]
@@ -134,7 +136,7 @@ impl TokenManagerBuilder {
     pub fn build(self) -> TokenManager {
         let source = match self.source {
             BuilderSource::Client(client, user) if self.key.subject.is_some() || user.is_some() => {
-                Source::Other(Arc::new(ClientForUser { client, user }))
+                Source::User(ClientForUser { client, user })
             }
             BuilderSource::Client(client, _) => Source::Client(client),
             BuilderSource::Custom(source) => Source::Other(source),
@@ -171,7 +173,7 @@ impl TokenManagerBuilder {
     }
 }
 
-type Flight = Shared<Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>>;
+type Flight = Shared<RefreshFlight>;
 
 /// Hands out valid access tokens for one key, asking the vendor as rarely as possible.
 ///
@@ -243,9 +245,11 @@ struct Inner {
     fetches: AtomicU64,
 }
 
-/// Where a manager's tokens come from: a client as it is (most managers), or any source.
+/// Where a manager's tokens come from: a client acting for the application (most managers)
+/// or for a user, or any source.
 enum Source {
     Client(Client),
+    User(ClientForUser),
     Other(Arc<dyn TokenSource>),
 }
 
@@ -253,6 +257,7 @@ impl Source {
     fn get(&self) -> &dyn TokenSource {
         match self {
             Source::Client(client) => client,
+            Source::User(user) => user,
             Source::Other(source) => &**source,
         }
     }
@@ -355,6 +360,7 @@ impl TokenManager {
     pub(crate) fn client(&self) -> Option<&Client> {
         match &self.inner.source {
             Source::Client(client) => Some(client),
+            Source::User(user) => Some(&user.client),
             Source::Other(_) => None,
         }
     }
@@ -585,33 +591,47 @@ impl TokenManager {
     /// it becomes an error for every caller.
     fn start_flight(&self, want: Want) -> (u64, Flight) {
         let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
-        let inner = self.inner.clone();
-        let flight: Pin<Box<dyn Future<Output = _> + Send>> = Box::pin(async move {
-            let result = panic_as_error(inner.key.vendor(), inner.refresh(want)).await;
-            if let Ok(mut slot) = inner.flight.lock()
-                && slot.as_ref().is_some_and(|(i, _)| *i == id)
-            {
-                *slot = None;
-            }
-            result
-        });
+        let flight = RefreshFlight {
+            inner: self.inner.clone(),
+            id,
+            refresh: Box::pin(self.inner.clone().refresh(want)),
+        };
         (id, flight.shared())
     }
 }
 
-/// Runs a part of a refresh; a panic in it becomes an error (for every caller of the flight).
-///
-/// A combinator, not an `async fn`: an `async fn` would keep `refresh` twice in its future (the
-/// argument, and the moved copy it awaits), and a refresh's future is allocated per flight.
-fn panic_as_error<'a, T: 'a>(
-    vendor: &'a str,
-    refresh: impl Future<Output = Result<T, Error>> + 'a,
-) -> impl Future<Output = Result<T, Error>> + 'a {
-    std::panic::AssertUnwindSafe(refresh)
-        .catch_unwind()
-        .map(move |outcome| {
-            outcome.unwrap_or_else(|_| Err(Error::internal(vendor, "the token refresh panicked")))
-        })
+/// A refresh as the callers of a flight share it. One named future rather than combinators:
+/// each layer of a future is one more function on every poll, and a refresh is polled several
+/// times per token.
+struct RefreshFlight {
+    inner: Arc<Inner>,
+    id: u64,
+    refresh: Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>,
+}
+
+impl Future for RefreshFlight {
+    type Output = Result<Arc<Token>, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.refresh.as_mut().poll(cx)
+        }));
+        let result = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(result)) => result,
+            // The panic's message was printed by the panic hook; the callers get an error.
+            Err(_) => Err(Error::internal(
+                self.inner.key.vendor(),
+                "the token refresh panicked",
+            )),
+        };
+        if let Ok(mut slot) = self.inner.flight.lock()
+            && slot.as_ref().is_some_and(|(id, _)| *id == self.id)
+        {
+            *slot = None;
+        }
+        Poll::Ready(result)
+    }
 }
 
 /// Drives a refresh to its end in a task of its own when the caller awaiting it is dropped
@@ -626,6 +646,39 @@ impl Drop for FinishOnDrop {
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
             drop(runtime.spawn(flight));
+        }
+    }
+}
+
+/// The owner of a refresh's store lock (32 hex digits). While `held`, dropping it (a panic, or
+/// a refresh dropped before its end) releases the lock: at once for a store that answers
+/// without waiting, else in a task.
+struct LockOwner<'a> {
+    inner: &'a Arc<Inner>,
+    owner: [u8; 32],
+    held: bool,
+}
+
+impl LockOwner<'_> {
+    fn owner(&self) -> &str {
+        // Hex digits only, written by `refresh`.
+        std::str::from_utf8(&self.owner).unwrap_or_default()
+    }
+}
+
+impl Drop for LockOwner<'_> {
+    fn drop(&mut self) {
+        if !self.held {
+            return;
+        }
+        let inner = self.inner;
+        if let Some(store) = inner.store.immediate() {
+            let _ = store.unlock_now(&inner.storage_key, self.owner());
+        } else if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = inner.store.clone();
+            let key = inner.storage_key.clone();
+            let owner = self.owner().to_owned();
+            drop(runtime.spawn(async move { store.unlock(&key, &owner).await }));
         }
     }
 }
@@ -784,20 +837,27 @@ impl Inner {
         }
     }
 
-    async fn refresh(self: &Arc<Self>, want: Want) -> Result<Arc<Token>, Error> {
+    async fn refresh(self: Arc<Self>, want: Want) -> Result<Arc<Token>, Error> {
         // A random owner, written out on the stack (no allocation, no formatting machinery).
-        let mut owner = [0u8; 32];
-        let owner = base16ct::lower::encode_str(&rand::random::<u128>().to_be_bytes(), &mut owner)
+        let mut lock = LockOwner {
+            inner: &self,
+            owner: [0u8; 32],
+            held: false,
+        };
+        base16ct::lower::encode_str(&rand::random::<u128>().to_be_bytes(), &mut lock.owner)
             .map_err(|_| Error::internal(self.key.vendor(), "the lock owner did not fit"))?;
-        if let Some(token) = self.wait_for_lock(&want, owner).await? {
+        if let Some(token) = self.wait_for_lock(&want, lock.owner()).await? {
             return Ok(token);
         }
-        // Holding the lock: re-read, fetch only if still needed, store, release (also after a
-        // panic, so that other processes do not wait out the lease).
-        let result = panic_as_error(self.key.vendor(), self.refresh_locked(&want)).await;
+        // Holding the lock: re-read, fetch only if still needed, store, release. A refresh that
+        // panics or is dropped releases it too (`LockOwner::drop`), so that other processes do
+        // not wait out the lease.
+        lock.held = true;
+        let result = self.refresh_locked(&want).await;
+        lock.held = false;
         let unlocked = match self.store.immediate() {
-            Some(store) => store.unlock_now(&self.storage_key, owner),
-            None => self.store.unlock(&self.storage_key, owner).await,
+            Some(store) => store.unlock_now(&self.storage_key, lock.owner()),
+            None => self.store.unlock(&self.storage_key, lock.owner()).await,
         };
         if let Err(err) = unlocked {
             tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
@@ -875,19 +935,31 @@ impl Inner {
             let _ = self.persist(base).await;
         }
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let fetched = match tokio::time::timeout(
-            self.fetch_timeout,
-            self.source.get().fetch(base.as_deref()),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                vendor: self.key.vendor().into(),
-                endpoint: "token endpoint".into(),
-                attempts: 1,
-            }),
+        let previous = base.as_deref();
+        let (client, actor) = match &self.source {
+            Source::Client(client) => (client, Actor::Application),
+            Source::User(user) => (&user.client, Actor::User(user.user.as_ref())),
+            Source::Other(source) => {
+                let fetched = tokio::time::timeout(self.fetch_timeout, source.fetch(previous));
+                let fetched = self.in_time(fetched.await);
+                return self.fetched_token(base, want, fetched).await;
+            }
         };
+        // The engine's fetch, awaited in place (no boxed future per token) and cut off by the
+        // timers its requests have anyway rather than one more (see `within_deadline`).
+        let deadline = tokio::time::Instant::now() + self.fetch_timeout;
+        let fetched = within_deadline(deadline, fetch_with_client(client, actor, previous)).await;
+        self.fetched_token(base, want, fetched).await
+    }
+
+    /// Stores and returns a token just fetched; after a failure, the old token while it is still
+    /// valid, or the error (the token cleared when authorization was lost).
+    async fn fetched_token(
+        self: &Arc<Self>,
+        base: Option<Arc<Token>>,
+        want: &Want,
+        fetched: Result<Token, Error>,
+    ) -> Result<Arc<Token>, Error> {
         match fetched {
             Ok(token) => {
                 let token = Arc::new(token);
@@ -907,6 +979,20 @@ impl Inner {
             }
             Err(err) => self.keep_old_token(base, want, err),
         }
+    }
+
+    /// A fetch's result, or a timeout error when it ran past `fetch_timeout`.
+    fn in_time(
+        &self,
+        fetched: Result<Result<Token, Error>, tokio::time::error::Elapsed>,
+    ) -> Result<Token, Error> {
+        fetched.unwrap_or_else(|_| {
+            Err(Error::Timeout {
+                vendor: self.key.vendor().into(),
+                endpoint: "token endpoint".into(),
+                attempts: 1,
+            })
+        })
     }
 
     /// After a failed refresh: the old token while it is still valid, else the error.

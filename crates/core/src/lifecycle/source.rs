@@ -103,52 +103,72 @@ fn descriptor_expiry_margin(client: &Client) -> Option<Duration> {
 
 /// Whom the tokens of a manager act for.
 #[derive(Clone, Copy)]
-enum Actor<'a> {
+pub(crate) enum Actor<'a> {
     /// The application itself (no subject): the client credentials grant may run.
     Application,
     /// A user (the key has a subject), with the user's own credentials when given.
     User(Option<&'a UserCredentials>),
 }
 
-/// Runs again a grant that needs no user interaction and fits the actor, if there is one.
-async fn rerun_grant(client: &Client, actor: Actor<'_>) -> Option<Result<Token, Error>> {
-    let grants = &client.descriptor().grants;
-    match actor {
-        Actor::Application if grants.client_credentials.is_some() => {
-            Some(client.client_credentials().await)
+/// A grant that needs no user interaction and fits the actor: run when there is no refresh
+/// token, or the vendor refused it.
+#[derive(Clone, Copy)]
+enum Rerun<'a> {
+    ClientCredentials,
+    LegacyCredentials(&'a UserCredentials),
+}
+
+impl<'a> Rerun<'a> {
+    /// The grant to run again for `actor`, if `client`'s vendor has one.
+    fn for_actor(client: &Client, actor: Actor<'a>) -> Option<Rerun<'a>> {
+        let grants = &client.descriptor().grants;
+        match actor {
+            Actor::Application if grants.client_credentials.is_some() => {
+                Some(Rerun::ClientCredentials)
+            }
+            Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
+                Some(Rerun::LegacyCredentials(user))
+            }
+            _ => None,
         }
-        Actor::User(Some(user)) if grants.legacy_credentials.is_some() => {
+    }
+
+    async fn run(self, client: &Client) -> Result<Token, Error> {
+        match self {
+            Rerun::ClientCredentials => client.client_credentials().await,
             // Boxed: the deprecated flow's two requests would otherwise size every fetch's
             // future (one allocation per refresh) past the allocator's per-thread cache.
-            Some(Box::pin(client.legacy_credentials(user)).await)
+            Rerun::LegacyCredentials(user) => Box::pin(client.legacy_credentials(user)).await,
         }
-        _ => None,
     }
 }
 
-async fn fetch_with_client(
+/// A new token from `client`, for `actor` (see the [`TokenSource`] impl of [`Client`]).
+///
+/// No error is kept across an await: it would be part of this future, which the manager's
+/// refresh holds in place.
+pub(crate) async fn fetch_with_client(
     client: &Client,
     actor: Actor<'_>,
     previous: Option<&Token>,
 ) -> Result<Token, Error> {
+    let rerun = Rerun::for_actor(client, actor);
     let can_refresh = client.descriptor().grants.refresh_token.is_some();
     if let Some(previous) = previous.filter(|p| p.refresh_token().is_some())
         && can_refresh
     {
-        return match client.refresh_token_of(previous).await {
-            Ok(token) => Ok(token),
+        match client.refresh_token_of(previous).await {
             // The refresh token is dead; a grant that needs no user gets a new pair.
-            Err(err) if err.is_invalid_grant() => {
-                rerun_grant(client, actor).await.unwrap_or(Err(err))
-            }
-            Err(err) => Err(err),
-        };
+            Err(err) if err.is_invalid_grant() && rerun.is_some() => {}
+            refreshed => return refreshed,
+        }
     }
-    rerun_grant(client, actor).await.unwrap_or_else(|| {
-        Err(Error::authorization_required(
+    match rerun {
+        Some(rerun) => rerun.run(client).await,
+        None => Err(Error::authorization_required(
             client.vendor(),
             "no usable token is stored and no grant can run without the user: a user must \
              authorize first (the authorization code or device flow)",
-        ))
-    })
+        )),
+    }
 }
