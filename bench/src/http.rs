@@ -104,11 +104,17 @@ where
 /// (getrusage, threads that ended included) minus the server thread's (Linux:
 /// `/proc/self/task/*/schedstat`).
 fn client_cpu_ns() -> BenchResult<u64> {
+    let process_ns = process_cpu_ns()?;
+    Ok(u64::try_from(process_ns - i128::from(server_cpu_ns()?)).unwrap_or(0))
+}
+
+/// The CPU time of this process so far (getrusage: every thread, ended ones included, user
+/// and system), in nanoseconds.
+pub fn process_cpu_ns() -> BenchResult<i128> {
     use nix::sys::resource::{UsageWho, getrusage};
     let usage = getrusage(UsageWho::RUSAGE_SELF)?;
     let micros = |t: nix::sys::time::TimeVal| t.tv_sec() as i128 * 1_000_000 + t.tv_usec() as i128;
-    let process_ns = (micros(usage.user_time()) + micros(usage.system_time())) * 1000;
-    Ok(u64::try_from(process_ns - i128::from(server_cpu_ns()?)).unwrap_or(0))
+    Ok((micros(usage.user_time()) + micros(usage.system_time())) * 1000)
 }
 
 /// The time the local server's thread has run, in nanoseconds.

@@ -28,6 +28,32 @@ enum Mode {
     InvalidGrant,
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_joined_a_refresh_get_its_token_when_the_caller_that_started_it_gives_up() {
+    let source = FakeSource::new(3600, Duration::from_millis(200));
+    let manager = manager(&source, Arc::new(MemoryStore::new()));
+    let starter = {
+        let manager = manager.clone();
+        tokio::spawn(async move {
+            tokio::time::timeout(Duration::from_millis(20), manager.access_token()).await
+        })
+    };
+    // Joined while the starter runs the refresh; the starter gives up before it ends.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let joined: Vec<_> = (0..50)
+        .map(|_| {
+            let manager = manager.clone();
+            tokio::spawn(async move { manager.access_token().await })
+        })
+        .collect();
+    assert!(starter.await.unwrap().is_err(), "the starter timed out");
+    for caller in joined {
+        let token = caller.await.unwrap().unwrap();
+        assert_eq!(token.expose_secret(), "access-1");
+    }
+    assert_eq!(source.fetches(), 1);
+}
+
 /// Issues `access-N` (with `refresh-N`) living `lifetime` seconds, after `delay`.
 struct FakeSource {
     fetches: AtomicU64,

@@ -3,15 +3,15 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
-use futures_util::FutureExt;
-use futures_util::future::Shared;
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 
 use super::key::TokenKey;
 use super::source::{Actor, ClientForUser, TokenSource, fetch_with_client};
@@ -163,8 +163,8 @@ impl TokenManagerBuilder {
                 lock_poll_interval: self.options.lock_poll_interval,
                 current: ArcSwapOption::empty(),
                 flight: Mutex::new(None),
-                flight_ids: AtomicU64::new(0),
                 unsaved: Mutex::new(None),
+                has_unsaved: AtomicBool::new(false),
                 legacy_looked_up,
                 retry_after_ms: AtomicU64::new(0),
                 fetches: AtomicU64::new(0),
@@ -173,17 +173,15 @@ impl TokenManagerBuilder {
     }
 }
 
-type Flight = Shared<RefreshFlight>;
-
 /// Hands out valid access tokens for one key, asking the vendor as rarely as possible.
 ///
 /// - A cached token is returned while it is valid, renewed a margin before it expires (see
 ///   [`ManagerOptions::expiry_margin`]); a vendor's advice (such as "cache the 24 h token until
 ///   it expires") comes from the descriptor's `lifecycle`.
 /// - However many tasks ask at once, one token request is in flight per manager; all of them
-///   get its result, success or error. The request runs in the callers' own futures; a caller
-///   that gives up hands it to a task, so it is not cancelled and a rotated refresh token is
-///   always stored.
+///   get its result, success or error. The request runs in the future of the caller that
+///   started it (so keep polling a token future you hold, or drop it); a caller that gives up
+///   hands it to a task, so it is not cancelled and a rotated refresh token is always stored.
 /// - Across processes, the store's lock makes one process refresh while the others wait and
 ///   then read the token it stored (see [`TokenStore`]). The lock's lease is the longest a token
 ///   request may take plus 10 s, so a crashed holder holds the others up no longer than that.
@@ -231,11 +229,13 @@ struct Inner {
     /// The token in use. The hot path of `access_token` only loads it: no lock, and no
     /// reference count touched.
     current: ArcSwapOption<Token>,
-    flight: Mutex<Option<(u64, Flight)>>,
-    flight_ids: AtomicU64,
+    /// The refresh in flight, which callers join.
+    flight: Mutex<Option<Arc<Flight>>>,
     /// Why the current token is not stored, when it is not: it is then the newest, whatever
     /// the store says.
     unsaved: Mutex<Option<Box<StoreError>>>,
+    /// Whether `unsaved` holds an error: read on every refresh without taking its lock.
+    has_unsaved: AtomicBool,
     /// Whether the key of versions before 0.2 was looked up (once per manager is enough: only
     /// an old process writes there).
     legacy_looked_up: AtomicBool,
@@ -562,7 +562,7 @@ impl TokenManager {
 
     /// Joins the refresh in flight, or starts one.
     async fn run(&self, want: Want) -> Result<Arc<Token>, Error> {
-        let flight = {
+        let (flight, leads) = {
             let mut slot = self.inner.flight.lock().map_err(|_| {
                 Error::internal(self.inner.key.vendor(), "state poisoned by a panic")
             })?;
@@ -571,81 +571,134 @@ impl TokenManager {
                 return Ok(token);
             }
             match &*slot {
-                Some((_, flight)) => flight.clone(),
+                Some(flight) => (flight.clone(), false),
                 None => {
-                    let flight = self.start_flight(want);
+                    let flight = Arc::new(Flight::default());
                     *slot = Some(flight.clone());
-                    flight.1
+                    (flight, true)
                 }
             }
         };
-        let mut unfinished = FinishOnDrop(Some(flight.clone()));
-        let result = flight.await;
-        unfinished.0 = None;
-        result
-    }
-
-    /// Starts a refresh. It runs in the futures of the callers that await it (no task to
-    /// spawn, no thread to wake); a caller that gives up before it ends hands it to a task of
-    /// its own (see [`FinishOnDrop`]), so a rotated refresh token is always stored. A panic in
-    /// it becomes an error for every caller.
-    fn start_flight(&self, want: Want) -> (u64, Flight) {
-        let id = self.inner.flight_ids.fetch_add(1, Ordering::Relaxed);
-        let flight = RefreshFlight {
+        if !leads {
+            return flight.outcome().await;
+        }
+        Lead {
+            refresh: Some(Box::pin(self.inner.clone().refresh(want))),
             inner: self.inner.clone(),
-            id,
-            refresh: Box::pin(self.inner.clone().refresh(want)),
-        };
-        (id, flight.shared())
+            flight,
+            hands_over: true,
+        }
+        .await
     }
 }
 
-/// A refresh as the callers of a flight share it. One named future rather than combinators:
-/// each layer of a future is one more function on every poll, and a refresh is polled several
-/// times per token.
-struct RefreshFlight {
-    inner: Arc<Inner>,
-    id: u64,
-    refresh: Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>,
+/// A refresh's future, boxed so that a caller that gives up can hand it to a task.
+type Refresh = Pin<Box<dyn Future<Output = Result<Arc<Token>, Error>> + Send>>;
+
+/// A refresh in flight, as the callers that joined it see it: its result, once there is one.
+#[derive(Default)]
+struct Flight {
+    result: OnceLock<Result<Arc<Token>, Error>>,
+    ended: Notify,
 }
 
-impl Future for RefreshFlight {
+impl Flight {
+    /// Keeps the result and wakes the callers waiting for it.
+    fn end(&self, result: &Result<Arc<Token>, Error>) {
+        let _ = self.result.set(result.clone());
+        self.ended.notify_waiters();
+    }
+
+    async fn outcome(&self) -> Result<Arc<Token>, Error> {
+        loop {
+            // Registered before the result is looked at, so that no end goes unseen.
+            let mut ended = pin!(self.ended.notified());
+            ended.as_mut().enable();
+            if let Some(result) = self.result.get() {
+                return result.clone();
+            }
+            ended.await;
+        }
+    }
+}
+
+/// The caller that started a refresh, running it in its own future: no task to spawn, no
+/// waker to relay (as `tokio::sync::OnceCell` runs an initialisation). The others wait for its
+/// [`Flight`] to end. Dropped before the end (a timeout, a closed connection), it hands the
+/// refresh to a task, so a rotated refresh token is always stored and the others get the
+/// result. A panic in the refresh becomes an error for every caller.
+struct Lead {
+    inner: Arc<Inner>,
+    flight: Arc<Flight>,
+    /// `None` once ended.
+    refresh: Option<Refresh>,
+    /// Whether a drop before the end hands the refresh to a task: the caller's does, the
+    /// task's does not (a runtime shutting down drops it; then the refresh ends as cancelled).
+    hands_over: bool,
+}
+
+impl Lead {
+    fn end(&mut self, result: &Result<Arc<Token>, Error>) {
+        self.refresh = None;
+        if let Ok(mut slot) = self.inner.flight.lock()
+            && slot
+                .as_ref()
+                .is_some_and(|flight| Arc::ptr_eq(flight, &self.flight))
+        {
+            *slot = None;
+        }
+        self.flight.end(result);
+    }
+}
+
+impl Future for Lead {
     type Output = Result<Arc<Token>, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.refresh.as_mut().poll(cx)
-        }));
+        let Some(refresh) = self.refresh.as_mut() else {
+            return Poll::Ready(Err(Error::internal(
+                self.inner.key.vendor(),
+                "a token refresh was polled after its end",
+            )));
+        };
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| refresh.as_mut().poll(cx)));
         let result = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(result)) => result,
-            // The panic's message was printed by the panic hook; the callers get an error.
+            // The panic hook has printed the message; the callers get an error.
             Err(_) => Err(Error::internal(
                 self.inner.key.vendor(),
                 "the token refresh panicked",
             )),
         };
-        if let Ok(mut slot) = self.inner.flight.lock()
-            && slot.as_ref().is_some_and(|(id, _)| *id == self.id)
-        {
-            *slot = None;
-        }
+        self.end(&result);
         Poll::Ready(result)
     }
 }
 
-/// Drives a refresh to its end in a task of its own when the caller awaiting it is dropped
-/// before it ends (a timeout, a closed connection). Other callers may still be awaiting it:
-/// then the task is one more poller of the same refresh, which ends as soon as it does.
-struct FinishOnDrop(Option<Flight>);
-
-impl Drop for FinishOnDrop {
+impl Drop for Lead {
     fn drop(&mut self) {
-        if let Some(flight) = self.0.take()
-            && flight.peek().is_none()
+        let Some(refresh) = self.refresh.take() else {
+            return;
+        };
+        if self.hands_over
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
-            drop(runtime.spawn(flight));
+            drop(runtime.spawn(Lead {
+                inner: self.inner.clone(),
+                flight: self.flight.clone(),
+                refresh: Some(refresh),
+                hands_over: false,
+            }));
+        } else {
+            // Dropping the refresh releases its store lock (see `LockOwner`).
+            drop(refresh);
+            let cancelled = Err(Error::internal(
+                self.inner.key.vendor(),
+                "the token refresh was cancelled (its runtime is shutting down)",
+            ));
+            self.end(&cancelled);
         }
     }
 }
@@ -725,11 +778,15 @@ impl Inner {
     }
 
     fn is_unsaved(&self) -> bool {
-        self.unsaved.lock().map(|u| u.is_some()).unwrap_or(false)
+        self.has_unsaved.load(Ordering::Acquire)
     }
 
     fn set_unsaved(&self, err: Option<StoreError>) {
+        if err.is_none() && !self.is_unsaved() {
+            return;
+        }
         if let Ok(mut unsaved) = self.unsaved.lock() {
+            self.has_unsaved.store(err.is_some(), Ordering::Release);
             *unsaved = err.map(Box::new);
         }
     }
@@ -754,16 +811,23 @@ impl Inner {
                 self.set_unsaved(None);
                 Ok(())
             }
-            Err(err) => {
-                let err = err.with_message_prefix(
-                    "a new token was obtained but could not be stored; it is kept in memory \
-                     and served from there, and storing is retried",
-                );
-                tracing::warn!(vendor = %self.key.vendor(), error = %err, "token not stored");
-                self.set_unsaved(Some(err.clone()));
-                Err(err)
-            }
+            Err(err) => Err(self.not_stored(err)),
         }
+    }
+
+    /// A new token could not be stored: says so, and remembers it (the token is served from
+    /// memory). Cold, as the other failures on a refresh's way: out of the code every refresh
+    /// runs.
+    #[cold]
+    #[inline(never)]
+    fn not_stored(&self, err: StoreError) -> StoreError {
+        let err = err.with_message_prefix(
+            "a new token was obtained but could not be stored; it is kept in memory and served \
+             from there, and storing is retried",
+        );
+        tracing::warn!(vendor = %self.key.vendor(), error = %err, "token not stored");
+        self.set_unsaved(Some(err.clone()));
+        err
     }
 
     /// Retries storing `token` in the background while it is still the current one, a few
@@ -800,11 +864,17 @@ impl Inner {
             }
             Ok(token) => Ok(token),
             Err(err) if err.kind() == StoreErrorKind::Corrupt => {
-                tracing::warn!(vendor = %self.key.vendor(), error = %err, "stored token unreadable");
+                self.unreadable(&err);
                 Ok(None)
             }
             Err(err) => Err(err.into()),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unreadable(&self, err: &StoreError) {
+        tracing::warn!(vendor = %self.key.vendor(), error = %err, "stored token unreadable");
     }
 
     /// A token stored by a version before 0.2 under its old key, moved to the new one. A
@@ -860,19 +930,33 @@ impl Inner {
             None => self.store.unlock(&self.storage_key, lock.owner()).await,
         };
         if let Err(err) = unlocked {
-            tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
+            self.not_unlocked(&err);
         }
         result
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn not_unlocked(&self, err: &StoreError) {
+        tracing::warn!(vendor = %self.key.vendor(), error = %err, "could not release the refresh lock");
     }
 
     /// Waits for the store lock; `Some(token)` when another process stored a satisfying token
     /// meanwhile (the lock is then not taken).
     async fn wait_for_lock(&self, want: &Want, owner: &str) -> Result<Option<Arc<Token>>, Error> {
         let started = now_unix_ms();
-        let lease_ms = u64::try_from(self.lock_ttl().as_millis()).unwrap_or(u64::MAX / 4);
         let mut pause = self.lock_poll_interval.max(Duration::from_millis(1));
         let mut announced = false;
+        let immediate = self.store.immediate();
         loop {
+            // A store that answers at once is tried for the lock first: when it is free (the
+            // usual case), the token is read once, under it. Another store is read first, as
+            // its lock is a round trip that a token stored meanwhile makes needless.
+            if let Some(store) = immediate
+                && store.try_lock_now(&self.storage_key, owner, self.lock_ttl())?
+            {
+                return Ok(None);
+            }
             if !self.is_unsaved()
                 && let Some(stored) = self.read_store().await?
                 && self.satisfies(&stored, want)
@@ -880,42 +964,55 @@ impl Inner {
                 self.set_current(stored.clone());
                 return Ok(Some(stored));
             }
-            let locked = match self.store.immediate() {
-                Some(store) => store.try_lock_now(&self.storage_key, owner, self.lock_ttl()),
-                None => {
-                    self.store
-                        .try_lock(&self.storage_key, owner, self.lock_ttl())
-                        .await
-                }
-            };
-            if locked? {
+            if immediate.is_none()
+                && self
+                    .store
+                    .try_lock(&self.storage_key, owner, self.lock_ttl())
+                    .await?
+            {
                 return Ok(None);
             }
-            let waited = now_unix_ms().saturating_sub(started);
-            // A crashed holder's lock lapses after its lease: waiting longer means trouble.
-            if waited > lease_ms.saturating_mul(2) {
-                return Err(Error::Store(StoreError::new(
-                    StoreErrorKind::LockTimeout,
-                    "token manager",
-                    format!(
-                        "{}: gave up waiting for the refresh lock after {waited} ms",
-                        self.key.vendor()
-                    ),
-                )));
-            }
-            if !announced && waited >= 1000 {
-                announced = true;
-                tracing::warn!(
-                    vendor = %self.key.vendor(),
-                    "another process is getting this token; waiting for it (at most {} s, the \
-                     lease of its lock)",
-                    lease_ms / 1000
-                );
-            }
-            let jitter = rand::random::<u64>() % (pause.as_millis() as u64 / 2 + 1);
-            tokio::time::sleep(pause + Duration::from_millis(jitter)).await;
-            pause = (pause * 3 / 2).min(Duration::from_millis(250));
+            let wait = self.lock_wait(started, &mut pause, &mut announced)?;
+            tokio::time::sleep(wait).await;
         }
+    }
+
+    /// How long to wait before asking for the lock again (growing, with jitter), or an error
+    /// when the lock has been held for longer than a lease allows (a crashed holder's lock
+    /// lapses after its lease: waiting longer means trouble).
+    #[cold]
+    #[inline(never)]
+    fn lock_wait(
+        &self,
+        started: u64,
+        pause: &mut Duration,
+        announced: &mut bool,
+    ) -> Result<Duration, Error> {
+        let lease_ms = u64::try_from(self.lock_ttl().as_millis()).unwrap_or(u64::MAX / 4);
+        let waited = now_unix_ms().saturating_sub(started);
+        if waited > lease_ms.saturating_mul(2) {
+            return Err(Error::Store(StoreError::new(
+                StoreErrorKind::LockTimeout,
+                "token manager",
+                format!(
+                    "{}: gave up waiting for the refresh lock after {waited} ms",
+                    self.key.vendor()
+                ),
+            )));
+        }
+        if !*announced && waited >= 1000 {
+            *announced = true;
+            tracing::warn!(
+                vendor = %self.key.vendor(),
+                "another process is getting this token; waiting for it (at most {} s, the lease \
+                 of its lock)",
+                lease_ms / 1000
+            );
+        }
+        let jitter = rand::random::<u64>() % (pause.as_millis() as u64 / 2 + 1);
+        let wait = *pause + Duration::from_millis(jitter);
+        *pause = (*pause * 3 / 2).min(Duration::from_millis(250));
+        Ok(wait)
     }
 
     async fn refresh_locked(self: &Arc<Self>, want: &Want) -> Result<Arc<Token>, Error> {

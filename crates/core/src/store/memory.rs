@@ -28,7 +28,37 @@ struct Inner {
     /// and its key are kept once in memory, however many hold them.
     tokens: HashMap<Arc<str>, Arc<Token>, RandomState>,
     /// key → (owner, expiry in Unix milliseconds); the key shared with the caller.
-    locks: HashMap<Arc<str>, (Box<str>, u64), RandomState>,
+    locks: HashMap<Arc<str>, (Owner, u64), RandomState>,
+}
+
+/// A lock's owner: kept in place when it is as short as a token manager's (32 hex digits),
+/// so that taking a lock allocates nothing.
+enum Owner {
+    Short { len: u8, bytes: [u8; 32] },
+    Long(Box<str>),
+}
+
+impl Owner {
+    fn new(owner: &str) -> Owner {
+        let mut bytes = [0u8; 32];
+        match bytes.get_mut(..owner.len()) {
+            Some(room) => {
+                room.copy_from_slice(owner.as_bytes());
+                Owner::Short {
+                    len: owner.len() as u8,
+                    bytes,
+                }
+            }
+            None => Owner::Long(owner.into()),
+        }
+    }
+
+    fn is(&self, owner: &str) -> bool {
+        match self {
+            Owner::Short { len, bytes } => bytes.get(..usize::from(*len)) == Some(owner.as_bytes()),
+            Owner::Long(own) => **own == *owner,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -135,7 +165,9 @@ impl ImmediateStore for MemoryStore {
             Some((_, expires)) if *expires > now => Ok(false),
             _ => {
                 let expires = now.saturating_add(ttl.as_millis() as u64);
-                inner.locks.insert(key.clone(), (owner.into(), expires));
+                inner
+                    .locks
+                    .insert(key.clone(), (Owner::new(owner), expires));
                 Ok(true)
             }
         }
@@ -143,7 +175,7 @@ impl ImmediateStore for MemoryStore {
 
     fn unlock_now(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
         let mut inner = self.inner()?;
-        if inner.locks.get(key).is_some_and(|(o, _)| **o == *owner) {
+        if inner.locks.get(key).is_some_and(|(held, _)| held.is(owner)) {
             inner.locks.remove(key);
             if inner.locks.capacity() > KEPT_LOCK_CAPACITY && inner.locks.is_empty() {
                 // Locks are brief: give back the room a burst of them took.
@@ -180,6 +212,30 @@ mod tests {
             now.try_lock_now(&key, "owner-c", minute).unwrap(),
             "a lapsed lease"
         );
+    }
+
+    #[test]
+    fn owners_short_and_long_are_told_apart_exactly() {
+        let store = MemoryStore::new();
+        let now = store.immediate().expect("the memory store answers at once");
+        let minute = Duration::from_secs(60);
+        let fits = "0123456789abcdef0123456789abcdef";
+        let longer = "0123456789abcdef0123456789abcdef0";
+        for (held, others) in [
+            (fits, [longer, &fits[..31], ""]),
+            (longer, [fits, "0123456789abcdef0123456789abcdef1", ""]),
+            ("a", ["ab", "", "b"]),
+        ] {
+            let key: Arc<str> = format!("key-{held}").into();
+            assert!(now.try_lock_now(&key, held, minute).unwrap());
+            for other in others {
+                assert!(
+                    !now.unlock_now(&key, other).unwrap(),
+                    "{other:?} is not {held:?}"
+                );
+            }
+            assert!(now.unlock_now(&key, held).unwrap(), "{held:?} releases it");
+        }
     }
 
     #[tokio::test]
