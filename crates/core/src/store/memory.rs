@@ -1,12 +1,13 @@
 //! The in-memory store, the default.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
-use crate::hashing::RandomState;
+use crate::hashing::hash_one;
 
 use super::{ImmediateStore, StoreError, StoreErrorKind, TokenStore, now_unix_ms};
 use crate::token::Token;
@@ -22,13 +23,36 @@ pub struct MemoryStore {
 /// another do not allocate a table each.
 const KEPT_LOCK_CAPACITY: usize = 16;
 
+/// Tables that keep each key's hash beside it: growing one hashes no key again (a key's text
+/// is elsewhere on the heap, a cache miss each with thousands of tokens), and a lookup compares
+/// key texts only when the hashes are equal.
 #[derive(Default)]
 struct Inner {
     /// Shared with the managers that stored them (see [`TokenStore::put_shared`]): a token
     /// and its key are kept once in memory, however many hold them.
-    tokens: HashMap<Arc<str>, Arc<Token>, RandomState>,
-    /// key → (owner, expiry in Unix milliseconds); the key shared with the caller.
-    locks: HashMap<Arc<str>, (Owner, u64), RandomState>,
+    tokens: HashTable<Keyed<Arc<Token>>>,
+    /// Each key's lock: its owner and expiry (Unix milliseconds).
+    locks: HashTable<Keyed<(Owner, u64)>>,
+}
+
+/// A value under a key, with the key's hash.
+struct Keyed<T> {
+    hash: u64,
+    /// Shared with the caller that stored it.
+    key: Arc<str>,
+    value: T,
+}
+
+impl<T> Keyed<T> {
+    /// Whether this is the entry of `key` (whose hash is `hash`).
+    fn is(&self, hash: u64, key: &str) -> bool {
+        self.hash == hash && *self.key == *key
+    }
+}
+
+/// The hash a table keeps for an entry.
+fn stored_hash<T>(entry: &Keyed<T>) -> u64 {
+    entry.hash
 }
 
 /// A lock's owner: kept in place when it is as short as a token manager's (32 hex digits),
@@ -118,7 +142,10 @@ impl TokenStore for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.inner()?.tokens.remove(key);
+        let hash = hash_one(key);
+        if let Ok(entry) = self.inner()?.tokens.find_entry(hash, |e| e.is(hash, key)) {
+            entry.remove();
+        }
         Ok(())
     }
 
@@ -130,9 +157,9 @@ impl TokenStore for MemoryStore {
         let inner = self.inner()?;
         let mut keys: Vec<String> = inner
             .tokens
-            .keys()
-            .filter(|key| key.starts_with(prefix))
-            .map(|key| key.to_string())
+            .iter()
+            .filter(|e| e.key.starts_with(prefix))
+            .map(|e| e.key.to_string())
             .collect();
         keys.sort();
         keys.truncate(super::MAX_LISTED_KEYS);
@@ -150,40 +177,69 @@ impl TokenStore for MemoryStore {
 
 impl ImmediateStore for MemoryStore {
     fn get_now(&self, key: &str) -> Result<Option<Arc<Token>>, StoreError> {
-        Ok(self.inner()?.tokens.get(key).cloned())
+        let hash = hash_one(key);
+        let inner = self.inner()?;
+        Ok(inner
+            .tokens
+            .find(hash, |e| e.is(hash, key))
+            .map(|e| e.value.clone()))
     }
 
     fn put_now(&self, key: &Arc<str>, token: &Arc<Token>) -> Result<(), StoreError> {
-        self.inner()?.tokens.insert(key.clone(), token.clone());
+        let hash = hash_one(&**key);
+        let mut inner = self.inner()?;
+        match inner.tokens.entry(hash, |e| e.is(hash, key), stored_hash) {
+            Entry::Occupied(mut kept) => kept.get_mut().value = token.clone(),
+            Entry::Vacant(room) => {
+                room.insert(Keyed {
+                    hash,
+                    key: key.clone(),
+                    value: token.clone(),
+                });
+            }
+        }
         Ok(())
     }
 
     fn try_lock_now(&self, key: &Arc<str>, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = now_unix_ms();
+        let held = (
+            Owner::new(owner),
+            now.saturating_add(ttl.as_millis() as u64),
+        );
+        let hash = hash_one(&**key);
         let mut inner = self.inner()?;
-        match inner.locks.get(key) {
-            Some((_, expires)) if *expires > now => Ok(false),
-            _ => {
-                let expires = now.saturating_add(ttl.as_millis() as u64);
-                inner
-                    .locks
-                    .insert(key.clone(), (Owner::new(owner), expires));
+        match inner.locks.entry(hash, |e| e.is(hash, key), stored_hash) {
+            Entry::Occupied(lock) if lock.get().value.1 > now => Ok(false),
+            // Free, or its lease has lapsed.
+            Entry::Occupied(mut lapsed) => {
+                lapsed.get_mut().value = held;
+                Ok(true)
+            }
+            Entry::Vacant(room) => {
+                room.insert(Keyed {
+                    hash,
+                    key: key.clone(),
+                    value: held,
+                });
                 Ok(true)
             }
         }
     }
 
     fn unlock_now(&self, key: &str, owner: &str) -> Result<bool, StoreError> {
+        let hash = hash_one(key);
         let mut inner = self.inner()?;
-        if inner.locks.get(key).is_some_and(|(held, _)| held.is(owner)) {
-            inner.locks.remove(key);
-            if inner.locks.capacity() > KEPT_LOCK_CAPACITY && inner.locks.is_empty() {
-                // Locks are brief: give back the room a burst of them took.
-                inner.locks = HashMap::default();
+        match inner.locks.find_entry(hash, |e| e.is(hash, key)) {
+            Ok(lock) if lock.get().value.0.is(owner) => {
+                lock.remove();
+                if inner.locks.capacity() > KEPT_LOCK_CAPACITY && inner.locks.is_empty() {
+                    // Locks are brief: give back the room a burst of them took.
+                    inner.locks = HashTable::new();
+                }
+                Ok(true)
             }
-            Ok(true)
-        } else {
-            Ok(false)
+            _ => Ok(false),
         }
     }
 }
