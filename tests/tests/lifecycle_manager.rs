@@ -54,6 +54,47 @@ async fn callers_that_joined_a_refresh_get_its_token_when_the_caller_that_starte
     assert_eq!(source.fetches(), 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forced_refreshes_that_their_callers_give_up_on_leave_no_caller_waiting() {
+    // Tokens due at once: every call joins a refresh in flight or starts one.
+    let source = FakeSource::new(0, Duration::from_millis(3));
+    let manager = manager(&source, Arc::new(MemoryStore::new()));
+    let mut forced = 0;
+    for _round in 0..30 {
+        let mut impatient = Vec::new();
+        let mut patient = Vec::new();
+        for i in 0..20u64 {
+            let manager = manager.clone();
+            if i % 3 == 0 {
+                forced += 1;
+                // Forces a refresh and gives up after 0-3 ms: before, during or after it.
+                let patience = Duration::from_millis(i % 4);
+                impatient.push(tokio::spawn(async move {
+                    let _ = tokio::time::timeout(patience, manager.refresh_now()).await;
+                }));
+            } else {
+                patient.push(tokio::spawn(async move {
+                    tokio::time::timeout(Duration::from_secs(10), manager.access_token()).await
+                }));
+            }
+        }
+        for caller in patient {
+            let token = caller.await.unwrap().expect("no caller waits forever");
+            assert!(token.unwrap().expose_secret().starts_with("access-"));
+        }
+        for caller in impatient {
+            caller.await.unwrap();
+        }
+    }
+    // At most one fetch per caller: joined callers made none of their own.
+    let fetches = source.fetches();
+    assert!(
+        (1..=30 * 20).contains(&fetches),
+        "{fetches} fetches for {forced} forced refreshes and {} other calls",
+        30 * 20 - forced
+    );
+}
+
 /// Issues `access-N` (with `refresh-N`) living `lifetime` seconds, after `delay`.
 struct FakeSource {
     fetches: AtomicU64,
