@@ -528,36 +528,34 @@ fn refreshing_vendor(server: &MockServer) -> Client {
     .unwrap()
 }
 
-#[tokio::test]
-async fn the_fetch_timeout_bounds_a_refused_refresh_and_the_grant_after_it_together() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
+/// Mounts the token endpoint's `answer` to `grant_type`, asked exactly `expect` times when given.
+async fn answer(
+    server: &MockServer,
+    grant_type: &str,
+    answer: ResponseTemplate,
+    expect: Option<u64>,
+) {
+    let mock = Mock::given(method("POST"))
         .and(path("/oauth/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_delay(Duration::from_millis(100))
-                .set_body_json(serde_json::json!({"error": "invalid_grant"})),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    // Each request is well within the client's own deadline (15 s); the two together are not
-    // within the manager's fetch timeout.
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_string_contains("grant_type=client_credentials"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_delay(Duration::from_secs(3))
-                .set_body_json(token_json("late-token", 3600)),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    let manager = TokenManager::builder(refreshing_vendor(&server))
+        .and(body_string_contains(
+            format!("grant_type={grant_type}").as_str(),
+        ))
+        .respond_with(answer);
+    match expect {
+        Some(times) => mock.expect(times).mount(server).await,
+        None => mock.mount(server).await,
+    }
+}
+
+/// A manager of [`refreshing_vendor`] with `fetch_timeout`, holding an expired token and its
+/// refresh token.
+async fn manager_with_an_expired_pair(
+    server: &MockServer,
+    fetch_timeout: Duration,
+) -> TokenManager {
+    let manager = TokenManager::builder(refreshing_vendor(server))
         .store(Arc::new(MemoryStore::new()))
-        .options(ManagerOptions::default().fetch_timeout(Duration::from_secs(1)))
+        .options(ManagerOptions::default().fetch_timeout(fetch_timeout))
         .build();
     let expired = Token::new(
         oauth_clients_core::AccessToken::new("expired"),
@@ -566,6 +564,27 @@ async fn the_fetch_timeout_bounds_a_refused_refresh_and_the_grant_after_it_toget
     )
     .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("dead-refresh")));
     manager.set_token(expired).await.unwrap();
+    manager
+}
+
+fn invalid_grant_after(delay: Duration) -> ResponseTemplate {
+    ResponseTemplate::new(400)
+        .set_delay(delay)
+        .set_body_json(serde_json::json!({"error": "invalid_grant"}))
+}
+
+#[tokio::test]
+async fn the_fetch_timeout_bounds_a_refused_refresh_and_the_grant_after_it_together() {
+    let server = MockServer::start().await;
+    // Each request is well within the client's own deadline (15 s); the two together are not
+    // within the manager's fetch timeout.
+    let refused = invalid_grant_after(Duration::from_millis(100));
+    answer(&server, "refresh_token", refused, Some(1)).await;
+    let late = ResponseTemplate::new(200)
+        .set_delay(Duration::from_secs(3))
+        .set_body_json(token_json("late-token", 3600));
+    answer(&server, "client_credentials", late, Some(1)).await;
+    let manager = manager_with_an_expired_pair(&server, Duration::from_secs(1)).await;
     let err = manager.access_token().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     assert_eq!(manager.fetch_count(), 1);
@@ -577,34 +596,11 @@ async fn a_fetch_timeout_shorter_than_the_clients_deadline_cuts_the_request_off(
     let server = MockServer::start().await;
     // The refresh alone takes longer than the fetch timeout (not than the client's deadline):
     // it is cut off, and the grant is not asked.
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_string_contains("grant_type=refresh_token"))
-        .respond_with(
-            ResponseTemplate::new(400)
-                .set_delay(Duration::from_millis(1500))
-                .set_body_json(serde_json::json!({"error": "invalid_grant"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/token"))
-        .and(body_string_contains("grant_type=client_credentials"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(token_json("new", 3600)))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let manager = TokenManager::builder(refreshing_vendor(&server))
-        .store(Arc::new(MemoryStore::new()))
-        .options(ManagerOptions::default().fetch_timeout(Duration::from_millis(500)))
-        .build();
-    let expired = Token::new(
-        oauth_clients_core::AccessToken::new("expired"),
-        now() - 7200,
-        Some(now() - 3600),
-    )
-    .with_refresh_token(Some(oauth_clients_core::RefreshToken::new("dead-refresh")));
-    manager.set_token(expired).await.unwrap();
+    let refused = invalid_grant_after(Duration::from_millis(1500));
+    answer(&server, "refresh_token", refused, None).await;
+    let new = ResponseTemplate::new(200).set_body_json(token_json("new", 3600));
+    answer(&server, "client_credentials", new, Some(0)).await;
+    let manager = manager_with_an_expired_pair(&server, Duration::from_millis(500)).await;
     let err = manager.access_token().await.unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     server.verify().await;
