@@ -20,10 +20,14 @@
 //! or 4 alone (for a profiler). `--interleaved ROW ROUNDS [COUNT]` runs `--only`
 //! for each variant of the row in turn, a fresh process each time, and prints the table of
 //! their medians.
+//! `--counts tenants|exchanges|api-gets [COUNT]` counts, under callgrind (valgrind), the
+//! instructions and estimated cycles of one operation of each variant: figures the machine's
+//! other work does not move (see `counts.rs`).
 //! `--quick` runs fewer tenants and rounds (well under a minute in release); `--smoke` is the
 //! smallest run, for the test that checks every row is printed. No figure is asserted anywhere.
 
 mod cached;
+mod counts;
 mod http;
 mod peers;
 mod report;
@@ -81,6 +85,9 @@ const SMOKE: Sizes = Sizes {
     store_tenants: &[100],
     store_scale: 0.01,
 };
+
+/// Operations `--counts` runs by default (and twice as many).
+const DEFAULT_COUNTED: usize = 1000;
 
 /// The hidden subcommand a child of `--interleaved` runs: `--only`, printing its samples as
 /// tab-separated lines.
@@ -181,13 +188,21 @@ fn only(row: &str, variant: &str, count: Option<usize>) -> BenchResult<Report> {
         )?;
         return Ok(report);
     }
-    let count = count.unwrap_or(50_000);
+    http_only(row, variant, count.unwrap_or(50_000), &base_url)
+}
+
+/// The hidden subcommand `--counts` runs under callgrind for rows 3 and 4: `--only` against a
+/// server of another process (`ROW VARIANT COUNT BASE_URL`).
+const HTTP_SUBCOMMAND: &str = "__http";
+
+/// One variant of row 3 or 4 against the server at `base_url`.
+fn http_only(row: &str, variant: &str, count: usize, base_url: &str) -> BenchResult<Report> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let setup = http::Setup::new(&base_url).await?;
+        let setup = http::Setup::new(base_url).await?;
         let mut report = Report::default();
         let known = http::EXCHANGE_VARIANTS.iter().chain(&http::API_VARIANTS);
         let Some(&variant) = known.into_iter().find(|v| **v == variant) else {
@@ -276,6 +291,13 @@ fn main() -> ExitCode {
         };
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let [HTTP_SUBCOMMAND, row, variant, count, base_url] = args[..] {
+        let report = count
+            .parse::<usize>()
+            .map_err(|_| format!("not a count: {count}").into())
+            .and_then(|count| http_only(row, variant, count, base_url));
+        return print_table(report.map(|r| r.samples_tsv()));
+    }
     let count = |text: Option<&&str>| match text.map(|t| t.parse::<usize>()) {
         None => Ok(None),
         Some(Ok(n)) => Ok(Some(n)),
@@ -312,13 +334,19 @@ fn main() -> ExitCode {
                 }
             };
         }
+        ["--counts", row, ref rest @ ..] if rest.len() <= 1 => {
+            let result = count(rest.first())
+                .map_err(Into::into)
+                .and_then(|count| counts::run(row, count.unwrap_or(DEFAULT_COUNTED)));
+            return print_table(result);
+        }
         [] => &FULL,
         ["--quick"] => &QUICK,
         ["--smoke"] => &SMOKE,
         _ => {
             eprintln!(
                 "usage: oauth-clients-bench [--quick | --smoke | --only ROW VARIANT [COUNT] | \
-                 --interleaved ROW ROUNDS [COUNT]]"
+                 --interleaved ROW ROUNDS [COUNT] | --counts ROW [COUNT]]"
             );
             return ExitCode::from(2);
         }

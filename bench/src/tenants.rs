@@ -152,10 +152,12 @@ where
 {
     let cpu_before = process_cpu_ms()?;
     let start = Instant::now();
+    crate::counts::phase_starts();
     let results: Vec<BenchResult<T>> = futures_util::stream::iter(futures)
         .buffer_unordered(IN_FLIGHT)
         .collect()
         .await;
+    crate::counts::phase_ends();
     let timing = Timing {
         wall_ms: start.elapsed().as_secs_f64() * 1000.0,
         cpu_ms: process_cpu_ms()? - cpu_before,

@@ -117,3 +117,41 @@ fn row_2_runs_alone_on_one_and_two_threads() {
         "only the asked variant runs:\n{stdout}"
     );
 }
+
+#[test]
+fn counted_api_gets_give_every_variant_a_positive_count() {
+    let present = Command::new("valgrind")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        // scripts/test installs valgrind; CI must not pass without this test.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "valgrind is not installed"
+        );
+        eprintln!("skipped: valgrind is not installed");
+        return;
+    }
+    let stdout = run_bench(&["--counts", "api-gets", "20"]);
+    assert!(stdout.contains("(40 minus 20 operations) / 20"), "{stdout}");
+    for variant in [
+        "oauth-clients AuthorizedClient::send",
+        "raw reqwest",
+        "raw reqwest in a 15 s tokio::time::timeout",
+    ] {
+        for measure in ["instructions per API GET", "estimated cycles per API GET"] {
+            let line = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("| 4 | {measure}")) && l.contains(variant))
+                .unwrap_or_else(|| panic!("no `{measure}` line for {variant}:\n{stdout}"));
+            let median: f64 = line.split('|').nth(4).unwrap().trim().parse().unwrap();
+            // A phase that was not isolated, or not found, would not give a count per GET
+            // between these bounds (a GET over loopback is some tens of thousands).
+            assert!(
+                (1_000.0..10_000_000.0).contains(&median),
+                "{measure} for {variant}: {median}\n{stdout}"
+            );
+        }
+    }
+}
