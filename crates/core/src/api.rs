@@ -19,7 +19,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
@@ -174,10 +174,13 @@ impl ApiRequest {
 pub struct ApiResponse {
     /// The client that sent it (the vendor's name for errors): shared, not copied.
     client: Client,
-    endpoint: String,
+    /// The URL requested, and as shown: worked out when first asked, as is the request id
+    /// (most answers are read, not shown).
+    url: Url,
+    endpoint: OnceLock<String>,
     status: u16,
     headers: HeaderMap,
-    request_id: Option<String>,
+    request_id: OnceLock<Option<String>>,
     body: bytes::Bytes,
     /// Knows the access token sent (and the client's secrets), should the body echo them.
     sanitizer: Sanitizer,
@@ -186,9 +189,9 @@ pub struct ApiResponse {
 impl fmt::Debug for ApiResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ApiResponse")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &self.endpoint())
             .field("status", &self.status)
-            .field("request_id", &self.request_id)
+            .field("request_id", &self.request_id())
             .field("body_len", &self.body.len())
             .finish()
     }
@@ -214,12 +217,18 @@ impl ApiResponse {
     /// The vendor's request id (from the descriptor's `api.request_id_header`, else
     /// `X-Request-Id`), to quote to the vendor's support or search its logs by.
     pub fn request_id(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.request_id
+            .get_or_init(|| {
+                self.client
+                    .transport()
+                    .request_id(&self.headers, &self.sanitizer)
+            })
+            .as_deref()
     }
 
     /// The URL requested, without query.
     pub fn endpoint(&self) -> &str {
-        &self.endpoint
+        self.endpoint.get_or_init(|| display_url(&self.url))
     }
 
     /// The response headers.
@@ -252,9 +261,9 @@ impl ApiResponse {
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|err| Error::InvalidResponse {
             vendor: self.client.vendor().into(),
-            endpoint: self.endpoint.as_str().into(),
+            endpoint: self.endpoint().into(),
             status: Some(self.status),
-            request_id: self.request_id.as_deref().map(Into::into),
+            request_id: self.request_id().map(Into::into),
             content_type: self.content_type(),
             reason: format!("the body is not the expected JSON: {err}").into(),
             excerpt: self.sanitizer.excerpt(&self.body).into(),
@@ -276,9 +285,9 @@ impl ApiResponse {
             content_type: self.content_type(),
             excerpt: self.sanitizer.excerpt(&self.body).into(),
             vendor: self.client.vendor().into(),
-            endpoint: self.endpoint.into(),
+            endpoint: self.endpoint().into(),
             status: self.status,
-            request_id: self.request_id.map(Into::into),
+            request_id: self.request_id().map(Into::into),
         })
     }
 }
@@ -500,8 +509,8 @@ impl Client {
         };
         Ok(PreparedRequest {
             method: request.method.clone(),
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers,
             body,
             sanitizer,
@@ -557,11 +566,13 @@ impl Client {
         prepared: PreparedRequest,
         response: BufferedResponse,
     ) -> Result<ApiResponse, Error> {
-        let request_id = self.transport().request_id(&response, &prepared.sanitizer);
         let Some(body) = response.body else {
+            let request_id = self
+                .transport()
+                .request_id(&response.headers, &prepared.sanitizer);
             return Err(Error::InvalidResponse {
                 vendor: self.vendor().into(),
-                endpoint: prepared.endpoint.as_str().into(),
+                endpoint: prepared.endpoint().into(),
                 status: Some(response.status),
                 request_id: request_id.map(Into::into),
                 content_type: None,
@@ -575,10 +586,11 @@ impl Client {
         };
         Ok(ApiResponse {
             client: self.clone(),
+            url: prepared.url,
             endpoint: prepared.endpoint,
             status: response.status,
             headers: response.headers,
-            request_id,
+            request_id: OnceLock::new(),
             body,
             sanitizer: prepared.sanitizer,
         })

@@ -121,8 +121,8 @@ async fn fetch_metadata(
     let sanitizer = Sanitizer::new();
     let mut request = PreparedRequest {
         method: Method::GET,
-        endpoint: display_url(&target),
         url: target,
+        endpoint: Default::default(),
         headers,
         body: None,
         sanitizer,
@@ -136,7 +136,7 @@ async fn fetch_metadata(
     let body = response.body.as_deref().unwrap_or_default();
     let meta = crate::response::ResponseMeta::new(
         id,
-        &request.endpoint,
+        request.endpoint(),
         &response,
         None,
         &request.sanitizer,

@@ -18,7 +18,6 @@ use crate::endpoints::EndpointKind;
 use crate::error::Error;
 use crate::response::MAX_TOKEN_BODY;
 use crate::secret::Nonce;
-use crate::target::display_url;
 use crate::token::{Token, now_unix};
 use crate::transport::{PreparedRequest, RetryPolicy};
 use crate::vars::Escape;
@@ -161,8 +160,8 @@ impl Client {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let mut request = PreparedRequest {
             method: Method::GET,
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers,
             body: None,
             sanitizer: self.sanitizer_with(&[]),
@@ -199,8 +198,8 @@ impl Client {
         headers.insert(AUTHORIZATION, bearer);
         let mut request = PreparedRequest {
             method: Method::GET,
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers,
             body: None,
             sanitizer: self.sanitizer_with(&[access]),

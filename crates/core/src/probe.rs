@@ -7,7 +7,6 @@ use reqwest::header::HeaderMap;
 use crate::client::Client;
 use crate::endpoints::EndpointKind;
 use crate::error::Error;
-use crate::target::display_url;
 use crate::transport::{PreparedRequest, RetryPolicy};
 
 /// The most of a probe's answer that is read.
@@ -37,8 +36,8 @@ impl Client {
         let target = self.transport().target(url)?;
         let mut request = PreparedRequest {
             method: Method::GET,
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers: HeaderMap::new(),
             body: None,
             sanitizer: self.sanitizer_with(&[]),
@@ -48,7 +47,7 @@ impl Client {
             .send(&mut request, RetryPolicy::Never, PROBE_BODY)
             .await?;
         Ok(Probe {
-            endpoint: request.endpoint,
+            endpoint: request.endpoint().to_owned(),
             status: response.status,
             date: response
                 .header("date")

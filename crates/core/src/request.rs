@@ -16,7 +16,6 @@ use crate::client::{Client, required_secret};
 use crate::error::Error;
 use crate::headers::insert_header;
 use crate::secret::Nonce;
-use crate::target::display_url;
 use crate::token::now_unix;
 use crate::transport::{PreparedRequest, RetryPolicy};
 use crate::vars::Escape;
@@ -202,8 +201,8 @@ impl Client {
                 HttpMethod::Post => Method::POST,
                 HttpMethod::Get => Method::GET,
             },
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers,
             body,
             sanitizer: self.sanitizer_with(&secret_refs),

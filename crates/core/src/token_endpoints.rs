@@ -218,7 +218,7 @@ impl Client {
         params.set("token_type_hint", token.type_hint());
         let mut request =
             self.prepare_endpoint_request(url, params, vec![token.value().to_owned()])?;
-        observer.endpoint(&request.endpoint);
+        observer.endpoint(request.endpoint());
         // Revoking and introspecting twice has the effect of doing it once.
         let response = self
             .transport()

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -235,13 +235,21 @@ pub(crate) struct PreparedRequest {
     pub(crate) method: Method,
     /// Where it goes, rewrites applied.
     pub(crate) url: Url,
-    /// The URL as shown in messages (no user info, query or fragment).
-    pub(crate) endpoint: String,
+    /// The URL as shown in messages, worked out when first asked ([`PreparedRequest::endpoint`]):
+    /// most requests are never shown.
+    pub(crate) endpoint: OnceLock<String>,
     pub(crate) headers: HeaderMap,
     /// The body and its content type (`Bytes`: each attempt sends it without a copy).
     pub(crate) body: Option<(HeaderValue, Bytes)>,
     /// The secrets this request carries, scrubbed from anything shown about its answer.
     pub(crate) sanitizer: Sanitizer,
+}
+
+impl PreparedRequest {
+    /// The URL as shown in messages (no user info, query or fragment).
+    pub(crate) fn endpoint(&self) -> &str {
+        self.endpoint.get_or_init(|| display_url(&self.url))
+    }
 }
 
 tokio::task_local! {
@@ -447,7 +455,7 @@ impl Transport {
             // The enclosing work is out of time: nothing is sent.
             return Err(Error::Timeout {
                 vendor: self.vendor.clone(),
-                endpoint: request.endpoint.as_str().into(),
+                endpoint: request.endpoint().into(),
                 attempts: 0,
             });
         }
@@ -506,7 +514,7 @@ impl Transport {
     ) -> AfterAttempt {
         let timeout = || Error::Timeout {
             vendor: self.vendor.clone(),
-            endpoint: request.endpoint.as_str().into(),
+            endpoint: request.endpoint().into(),
             attempts: attempt,
         };
         if let Err(AttemptError::Deadline) = outcome {
@@ -517,7 +525,7 @@ impl Transport {
             Some(wait) if more && fits(wait) => {
                 tracing::debug!(
                     vendor = &*self.vendor,
-                    endpoint = request.endpoint,
+                    endpoint = request.endpoint(),
                     attempt,
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "retrying"
@@ -526,7 +534,7 @@ impl Transport {
             }
             _ => AfterAttempt::Done(outcome.map_err(|err| match err {
                 AttemptError::Send(err) | AttemptError::Body(err) => {
-                    self.transport_error(&request.endpoint, err, attempt)
+                    self.transport_error(request.endpoint(), err, attempt)
                 }
                 AttemptError::Refused(err) => err,
                 AttemptError::TimedOut | AttemptError::Deadline => timeout(),
@@ -599,7 +607,7 @@ impl Transport {
                     format!(
                         "the HTTP client followed a redirect from {} to {}; build it with \
                          redirect::Policy::none()",
-                        request.endpoint,
+                        request.endpoint(),
                         display_url(response.url())
                     ),
                 )));
@@ -620,14 +628,10 @@ impl Transport {
 
     /// The vendor's request id from the configured header, or a conventional `X-Request-Id`,
     /// sanitized.
-    pub(crate) fn request_id(
-        &self,
-        response: &BufferedResponse,
-        sanitizer: &Sanitizer,
-    ) -> Option<String> {
+    pub(crate) fn request_id(&self, headers: &HeaderMap, sanitizer: &Sanitizer) -> Option<String> {
         // Looked up by `HeaderName`: a `&str` name would be parsed again on every response.
         const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-        let text = |name: &HeaderName| response.headers.get(name).and_then(|v| v.to_str().ok());
+        let text = |name: &HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
         self.request_id_header
             .as_ref()
             .and_then(text)
@@ -819,8 +823,8 @@ mod tests {
         let url = Url::parse(&format!("{}/token", server.uri())).unwrap();
         let mut request = PreparedRequest {
             method: Method::POST,
-            endpoint: url.to_string(),
             url,
+            endpoint: OnceLock::new(),
             headers: HeaderMap::new(),
             body: None,
             sanitizer: Sanitizer::new(),

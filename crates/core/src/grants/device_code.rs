@@ -99,7 +99,7 @@ impl Client {
             policy: RetryPolicy::Idempotent,
         };
         let mut request = self.prepare_token_request(call)?;
-        observer.endpoint(&request.endpoint);
+        observer.endpoint(request.endpoint());
         let response = self
             .transport()
             .send(&mut request, RetryPolicy::Idempotent, MAX_TOKEN_BODY)

@@ -17,7 +17,6 @@ use crate::request::{Params, encode_form};
 use crate::response::{self, MAX_TOKEN_BODY};
 use crate::sanitize::VALUE_CHARS;
 use crate::secret::{AuthorizationCode, CsrfState};
-use crate::target::display_url;
 use crate::token::Token;
 use crate::transport::{BufferedResponse, PreparedRequest, RetryPolicy};
 
@@ -80,8 +79,8 @@ impl Client {
         let target = self.transport().target(url)?;
         let request = PreparedRequest {
             method: Method::POST,
-            endpoint: display_url(&target),
             url: target,
+            endpoint: Default::default(),
             headers: Default::default(),
             body: Some((
                 HeaderValue::from_static("application/x-www-form-urlencoded"),
@@ -125,7 +124,7 @@ impl Client {
             let clean = |s: &str| meta.sanitizer.clean(s, VALUE_CHARS).into_boxed_str();
             return Err(Error::OAuth {
                 vendor: self.vendor().into(),
-                endpoint: request.endpoint.as_str().into(),
+                endpoint: request.endpoint().into(),
                 refused: Some("the user's credentials".into()),
                 status: Some(response.status),
                 request_id: meta.request_id.as_deref().map(Into::into),
@@ -140,7 +139,7 @@ impl Client {
         if !state.matches(callback.state.as_deref()) {
             return Err(Error::StateMismatch {
                 vendor: self.vendor().into(),
-                endpoint: request.endpoint.as_str().into(),
+                endpoint: request.endpoint().into(),
             });
         }
         match callback.code {

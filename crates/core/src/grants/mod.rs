@@ -129,7 +129,7 @@ impl Client {
             Ok(request) => request,
             Err(err) => return Err(err.clone()),
         };
-        observer.endpoint(&request.endpoint);
+        observer.endpoint(request.endpoint());
         // In a block of its own: the response is not kept across the ID token's check.
         let mut token = {
             let response = self
@@ -154,7 +154,9 @@ impl Client {
         request: &PreparedRequest,
         response: &BufferedResponse,
     ) {
-        let request_id = self.transport().request_id(response, &request.sanitizer);
+        let request_id = self
+            .transport()
+            .request_id(&response.headers, &request.sanitizer);
         observer.answered(response.status, request_id.as_deref());
     }
 
@@ -285,10 +287,12 @@ impl Client {
         request: &'a PreparedRequest,
         response: &'a BufferedResponse,
     ) -> ResponseMeta<'a> {
-        let request_id = self.transport().request_id(response, &request.sanitizer);
+        let request_id = self
+            .transport()
+            .request_id(&response.headers, &request.sanitizer);
         ResponseMeta::new(
             self.vendor(),
-            &request.endpoint,
+            request.endpoint(),
             response,
             request_id,
             &request.sanitizer,
