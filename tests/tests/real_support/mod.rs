@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use url::Url;
@@ -75,12 +75,13 @@ impl RealServer {
             .env("PORT", "0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         for (name, value) in env {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("the server starts");
         let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = keep_tail(child.stderr.take().expect("piped stderr"));
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();
@@ -91,9 +92,14 @@ impl RealServer {
         let line = match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => line,
             Err(_) => {
+                let running = matches!(child.try_wait(), Ok(None));
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("{kind:?} did not start within 60 s");
+                let said = stderr.lock().map(|t| t.clone()).unwrap_or_default();
+                panic!(
+                    "{kind:?} did not start within 60 s (still running: {running}); its \
+                     stderr ends with:\n{said}"
+                );
             }
         };
         let Some(issuer) = line.trim().strip_prefix("listening on ") else {
@@ -113,6 +119,30 @@ impl RealServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
     }
+}
+
+/// Reads `stderr` on a thread of its own (a server that writes much must not block on a full
+/// pipe) and keeps its last 4 KiB, to show should the server not start.
+fn keep_tail(stderr: std::process::ChildStderr) -> Arc<Mutex<String>> {
+    const KEPT: usize = 4096;
+    let tail = Arc::new(Mutex::new(String::new()));
+    let kept = tail.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            let Ok(mut text) = kept.lock() else { break };
+            text.push_str(&line);
+            text.push('\n');
+            if text.len() > KEPT {
+                let cut = text.len() - KEPT;
+                let cut = (cut..text.len())
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
+                text.drain(..cut);
+            }
+        }
+    });
+    tail
 }
 
 impl Drop for RealServer {
