@@ -175,8 +175,9 @@ pub struct ApiResponse {
     /// The client that sent it (the vendor's name for errors): shared, not copied.
     client: Client,
     /// The URL requested, and as shown: worked out when first asked, as is the request id
-    /// (most answers are read, not shown).
-    url: Url,
+    /// (most answers are read, not shown). A URL with a query is not kept (it may carry the
+    /// access token: `api.token_query_param`); its endpoint is worked out at once instead.
+    url: Option<Url>,
     endpoint: OnceLock<String>,
     status: u16,
     headers: HeaderMap,
@@ -228,7 +229,8 @@ impl ApiResponse {
 
     /// The URL requested, without query.
     pub fn endpoint(&self) -> &str {
-        self.endpoint.get_or_init(|| display_url(&self.url))
+        self.endpoint
+            .get_or_init(|| self.url.as_ref().map(display_url).unwrap_or_default())
     }
 
     /// The response headers.
@@ -584,9 +586,16 @@ impl Client {
                 excerpt: "".into(),
             });
         };
+        let url = match prepared.url.query() {
+            Some(_) => {
+                prepared.endpoint();
+                None
+            }
+            None => Some(prepared.url),
+        };
         Ok(ApiResponse {
             client: self.clone(),
-            url: prepared.url,
+            url,
             endpoint: prepared.endpoint,
             status: response.status,
             headers: response.headers,
@@ -647,6 +656,38 @@ mod tests {
         let (content_type, body) = prepared.body.unwrap();
         assert_eq!(content_type, "text/plain");
         assert_eq!(&body[..], [1]);
+    }
+
+    #[test]
+    fn an_answer_keeps_no_url_that_carries_the_token() {
+        let yaml = "id: v\nname: V\nendpoints:\n  token: https://v.example/token\n  \
+                    api_base: https://api.v.example/v1/\ngrants:\n  client_credentials: {}\n\
+                    api:\n  token_query_param: access_token\n";
+        let provider = oauth_clients_descriptor::Provider::from_yaml_str(yaml, "v.yaml").unwrap();
+        let client = Client::new(provider, ClientConfig::new("id")).unwrap();
+        let token = Token::new(AccessToken::new("query-t0k3n-value"), 0, None);
+        let answer = || BufferedResponse {
+            status: 500,
+            headers: HeaderMap::new(),
+            body: Some(bytes::Bytes::from_static(b"{}")),
+        };
+        let prepared = client
+            .prepare_api_request(&token, None, &ApiRequest::get("me"))
+            .unwrap();
+        assert!(prepared.url.as_str().contains("query-t0k3n-value"));
+        let response = client.api_response(prepared, answer()).unwrap();
+        assert!(response.url.is_none());
+        assert_eq!(response.endpoint(), "https://api.v.example/v1/me");
+        assert!(!format!("{response:?}").contains("query-t0k3n-value"));
+        let err = response.error_for_status().unwrap_err().to_string();
+        assert!(!err.contains("query-t0k3n-value"), "{err}");
+        // Without a query, the URL is kept and the endpoint worked out when asked.
+        let prepared = self::client()
+            .prepare_api_request(&token, None, &ApiRequest::get("me"))
+            .unwrap();
+        let response = self::client().api_response(prepared, answer()).unwrap();
+        assert!(response.endpoint.get().is_none());
+        assert_eq!(response.endpoint(), "https://api.v.example/v1/me");
     }
 
     #[test]
