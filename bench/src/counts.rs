@@ -16,7 +16,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::peers::BenchResult;
 use crate::report::{Better, Measure, Report};
@@ -209,20 +209,11 @@ fn counted_run(row: &str, variant: &str, count: usize, base_url: &str) -> BenchR
 
 /// Runs `command` to its end (at most [`RUN_LIMIT`]); an error with its output when it fails.
 fn run_bounded(mut command: Command, variant: &str) -> BenchResult<()> {
-    let mut child = command
+    let child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()?;
-    let deadline = Instant::now() + RUN_LIMIT;
-    while child.try_wait()?.is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{variant} under callgrind ran over {RUN_LIMIT:?}").into());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let output = child.wait_with_output()?;
+    let output = crate::output_within(child, RUN_LIMIT, &format!("{variant} under callgrind"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(20).collect();

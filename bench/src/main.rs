@@ -265,6 +265,25 @@ fn interleaved(row: &str, rounds: usize, count: Option<usize>) -> BenchResult<St
     ))
 }
 
+/// Waits for `child` to end (at most `limit`, else it is killed and `what` named in the error)
+/// and returns what it wrote.
+fn output_within(
+    mut child: std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> BenchResult<std::process::Output> {
+    let deadline = std::time::Instant::now() + limit;
+    while child.try_wait()?.is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} ran over {} s", limit.as_secs()).into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    Ok(child.wait_with_output()?)
+}
+
 /// Prints a run's table, or why it failed.
 fn print_table(result: BenchResult<String>) -> ExitCode {
     match result {

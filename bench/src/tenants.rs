@@ -73,21 +73,16 @@ struct ChildFigures {
 
 fn run_child(variant: &str, tenants: usize, base_url: &str) -> BenchResult<ChildFigures> {
     let exe = std::env::current_exe()?;
-    let mut child = Command::new(exe)
+    let child = Command::new(exe)
         .args([SUBCOMMAND, variant, &tenants.to_string(), base_url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let deadline = Instant::now() + Duration::from_secs(300);
-    while child.try_wait()?.is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("the {variant} child ran over 300 s").into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let output = child.wait_with_output()?;
+    let output = crate::output_within(
+        child,
+        Duration::from_secs(300),
+        &format!("the {variant} child"),
+    )?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
